@@ -1,0 +1,90 @@
+// eqt/util/memory_meter.cpp — see memory_meter.h.
+#include "eqt/util/memory_meter.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <c10/core/CPUAllocator.h>
+
+#include <atomic>
+#include <cstring>
+
+// LibTorch 2.3 made Allocator::allocate non-const and added the pure copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define EQT_ALLOCATE_CONST
+#define EQT_ALLOCATOR_HAS_COPY_DATA 1
+#else
+#define EQT_ALLOCATE_CONST const
+#define EQT_ALLOCATOR_HAS_COPY_DATA 0
+#endif
+
+namespace eqt::util {
+namespace {
+
+std::atomic<int64_t> g_current{0};
+std::atomic<int64_t> g_peak{0};
+std::atomic<bool> g_installed{false};
+
+void add_bytes(int64_t n) {
+  int64_t now = g_current.fetch_add(n) + n;
+  int64_t peak = g_peak.load();
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+  }
+}
+
+// Owns the inner allocation and remembers its size for the deleter.
+struct Counted {
+  c10::DataPtr inner;
+  int64_t bytes;
+};
+
+void delete_counted(void* ctx) {
+  auto* c = static_cast<Counted*>(ctx);
+  g_current.fetch_sub(c->bytes);
+  delete c;  // releases the inner DataPtr through the inner allocator's deleter
+}
+
+class CountingAllocator final : public c10::Allocator {
+ public:
+  explicit CountingAllocator(c10::Allocator* inner) : inner_(inner) {}
+
+  c10::DataPtr allocate(size_t n) EQT_ALLOCATE_CONST override {
+    auto* c = new Counted{inner_->allocate(n), int64_t(n)};
+    add_bytes(c->bytes);
+    void* data = c->inner.get();
+    c10::Device dev = c->inner.device();
+    return {data, c, &delete_counted, dev};
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+#if EQT_ALLOCATOR_HAS_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    std::memcpy(dest, src, count);
+  }
+#endif
+
+ private:
+  c10::Allocator* inner_;
+};
+
+}  // namespace
+
+void MemoryMeter::install() {
+  bool expected = false;
+  if (!g_installed.compare_exchange_strong(expected, true)) return;
+  static CountingAllocator counting(c10::GetCPUAllocator());
+  c10::SetCPUAllocator(&counting, /*priority=*/100);
+}
+
+bool MemoryMeter::installed() { return g_installed.load(); }
+int64_t MemoryMeter::current_bytes() { return g_current.load(); }
+int64_t MemoryMeter::peak_bytes() { return g_peak.load(); }
+void MemoryMeter::reset_peak() { g_peak.store(g_current.load()); }
+
+int64_t measure_peak_bytes(const std::function<void()>& fn) {
+  MemoryMeter::install();
+  MemoryMeter::reset_peak();
+  const int64_t before = MemoryMeter::current_bytes();
+  fn();
+  return MemoryMeter::peak_bytes() - before;
+}
+
+}  // namespace eqt::util

@@ -1,0 +1,121 @@
+// Per-sample behaviour in a batch: own step counts, freezing, min_iter, any state shape.
+#include "common/linear_map.h"
+#include "eqt/solve/solver.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace eqt;
+
+namespace {
+
+// Sample b iterates z <- r_b z + c_b elementwise from z = 0: after k evaluations the
+// residual of x_{k-1} = c (1 - r^(k-1)) / (1 - r) is |c| r^(k-1), and f(x) = c (1 - r^k)/(1 - r),
+// so rel = r^(k-1) (1 - r) / (1 - r^k). The first k with rel < tol is the expected step count.
+int64_t expected_picard_steps(double r, double tol) {
+  for (int64_t k = 1;; ++k) {
+    double rel = std::pow(r, double(k - 1)) * (1 - r) / (1 - std::pow(r, double(k)));
+    if (rel < tol) return k;
+  }
+}
+
+struct ScalarRates {
+  torch::Tensor r, c;  // (B, 1)
+  torch::Tensor operator()(const torch::Tensor& z) const { return r * z + c; }
+};
+
+ScalarRates rates() {
+  auto opt = torch::TensorOptions().dtype(torch::kFloat64);
+  return {torch::tensor({0.1, 0.5, 0.9}, opt).unsqueeze(1), torch::full({3, 1}, 2.0, opt)};
+}
+
+TEST(Batch, EachSampleHasItsOwnStepCount) {
+  auto f = rates();
+  const double tol = 1e-8;
+  for (bool freeze : {false, true}) {
+    auto r = solve::solve(f, torch::zeros({3, 4}, torch::kFloat64),
+                          solve::SolverOptions().method(solve::Method::Picard).tol(tol).max_iter(500).freeze(freeze));
+    ASSERT_TRUE(r.all_converged());
+    for (int b = 0; b < 3; ++b) {
+      double rate = f.r[b].item<double>();
+      std::printf("  freeze %d rate %.1f: steps %lld (expected %lld)\n", freeze, rate,
+                  (long long)r.steps[b].item<int64_t>(), (long long)expected_picard_steps(rate, tol));
+      EXPECT_EQ(r.steps[b].item<int64_t>(), expected_picard_steps(rate, tol));
+    }
+    // Slowest sample decides how long the batch runs.
+    EXPECT_EQ(r.fevals, expected_picard_steps(0.9, tol));
+  }
+}
+
+TEST(Batch, FrozenSamplesStopChanging) {
+  auto f = rates();
+  std::vector<torch::Tensor> inputs;  // what f saw at every evaluation
+  auto recording = [&](const torch::Tensor& z) {
+    inputs.push_back(z.clone());
+    return f(z);
+  };
+  for (auto method : {solve::Method::Picard, solve::Method::Anderson, solve::Method::Broyden}) {
+    inputs.clear();
+    auto r = solve::solve(recording, torch::zeros({3, 4}, torch::kFloat64),
+                          solve::SolverOptions().method(method).tol(1e-9).max_iter(500).freeze(true));
+    ASSERT_TRUE(r.all_converged()) << solve::to_string(method);
+    for (int b = 0; b < 3; ++b) {
+      const int64_t s = r.steps[b].item<int64_t>();
+      // From its converging evaluation on, sample b's input never changes again ...
+      for (size_t k = s; k < inputs.size(); ++k)
+        EXPECT_TRUE(torch::equal(inputs[k][b], inputs[s - 1][b])) << solve::to_string(method) << " b " << b;
+      // ... and the answer is exactly that converged iterate.
+      EXPECT_TRUE(torch::equal(r.z[b], inputs[s - 1][b]));
+    }
+  }
+}
+
+TEST(Batch, WithoutFreezeConvergedSamplesKeepImproving) {
+  auto f = rates();
+  auto r = solve::solve(f, torch::zeros({3, 4}, torch::kFloat64),
+                        solve::SolverOptions().method(solve::Method::Picard).tol(1e-8).max_iter(500));
+  // Sample 0 (rate 0.1) met the test long before the batch stopped; its answer is the last
+  // iterate, so its residual is far below the tolerance.
+  EXPECT_LT(r.steps[0].item<int64_t>(), r.fevals);
+  EXPECT_LT(r.rel_res[0].item<double>(), 1e-30 + 1e-8 * 1e-10);
+}
+
+TEST(Batch, MinIterIsRespected) {
+  auto f = rates();
+  auto r = solve::solve(f, torch::zeros({3, 4}, torch::kFloat64),
+                        solve::SolverOptions().method(solve::Method::Anderson).tol(1e-3).min_iter(12).max_iter(64));
+  EXPECT_GE(r.steps.min().item<int64_t>(), 12);
+  EXPECT_GE(r.fevals, 12);
+}
+
+TEST(Batch, MatchesSolvingEachSampleAlone) {
+  // Anderson and Broyden keep per-sample histories: a batch solve with freezing equals
+  // solving every sample on its own.
+  auto m = test::linear_map(0.9, 4, 16, 7);
+  m.b = m.b * torch::tensor({0.01, 1.0, 10.0, 100.0}, torch::kFloat64).unsqueeze(1);
+  for (auto method : {solve::Method::Anderson, solve::Method::Broyden}) {
+    auto opts = solve::SolverOptions().method(method).tol(1e-10).max_iter(1000).freeze(true);
+    auto batch = solve::solve(m, torch::zeros_like(m.b), opts);
+    for (int b = 0; b < 4; ++b) {
+      test::LinearMap one{m.A, m.b.narrow(0, b, 1), m.z_star.narrow(0, b, 1)};
+      auto alone = solve::solve(one, torch::zeros_like(one.b), opts);
+      EXPECT_EQ(alone.steps[0].item<int64_t>(), batch.steps[b].item<int64_t>()) << solve::to_string(method);
+      EXPECT_LT(test::rel_err(batch.z[b], alone.z[0], "batch vs alone"), 1e-12);
+    }
+  }
+}
+
+TEST(Batch, AnyStateShape) {
+  // (B, T, C) states are solved per sample, flattened internally.
+  auto m = test::linear_map(0.7, 2, 12, 8);
+  auto f = [&](const torch::Tensor& z) {  // (B, 3, 4)
+    EXPECT_EQ(z.dim(), 3);
+    return m(z.reshape({2, 12})).reshape({2, 3, 4});
+  };
+  auto r = solve::solve(f, torch::zeros({2, 3, 4}, torch::kFloat64), solve::SolverOptions().tol(1e-10));
+  ASSERT_EQ(r.z.sizes(), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_LT(test::rel_err(r.z.reshape({2, 12}), m.z_star, "(B,T,C) vs closed form"), 1e-8);
+}
+
+}  // namespace
