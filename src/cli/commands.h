@@ -10,5 +10,6 @@ namespace eqt::cli {
 // Each adds its subcommand(s) to app; the callback runs the command and sets exit_code.
 void register_env(CLI::App& app, int& exit_code);
 void register_bench(CLI::App& app, int& exit_code);
+void register_info(CLI::App& app, int& exit_code);
 
 }  // namespace eqt::cli

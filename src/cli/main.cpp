@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   eqt::cli::register_env(app, exit_code);
   eqt::cli::register_bench(app, exit_code);
+  eqt::cli::register_info(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -54,7 +54,7 @@ Equilibrium find_equilibrium(const solve::Map& f, const torch::Tensor& z0,
       break;
     case Mode::OneStep:
     case Mode::IFT:
-      eq.z = detail::attach_implicit(f(eq.forward.z), eq.forward.z, f, g, eq.backward);
+      eq.z = attach_backward(f(eq.forward.z), detail::implicit_transform(eq.forward.z, f, g, eq.backward));
       break;
     default:
       TORCH_CHECK(false, "find_equilibrium: unhandled mode ", to_string(g.mode()));

@@ -1,19 +1,29 @@
-// eqt/grad/implicit_backward.h — the custom backward of the onestep and ift modes.
+// eqt/grad/implicit_backward.h — a custom backward that replaces the incoming gradient.
 //
-// ImplicitBackward is the identity in the forward pass. In the backward pass it receives
-// v = dL/dy (y = f(z*)) and returns u: u = v + J^T v (onestep) or the solution of
-// u = J^T u + v (ift), where J^T w is a vector-Jacobian product of f at z* computed on a
-// graph built inside backward (so nothing of it is held between forward and backward).
-// What it is not: differentiable twice (no double backward through the implicit gradient).
+// attach_backward(y, transform) is the identity in the forward pass; in the backward pass it
+// receives v = dL/dy and passes transform(v) on into y's graph. The implicit gradient modes
+// are such transforms: onestep u = v + J^T v, ift u = (I - J^T)^-1 v, and EqT's implicit mode
+// u = (Hess E + I/gamma)^-1 v / gamma. Transforms build whatever graph they need (vector-
+// Jacobian or Hessian-vector products) inside backward, so nothing of it is held between
+// the forward and the backward pass.
+// What it is not: differentiable twice (no double backward through the transform).
 #pragma once
 
 #include "eqt/grad/equilibrium.h"
 
-namespace eqt::grad::detail {
+#include <functional>
 
-// Attaches the implicit backward to y (B, ...). z_star (B, ...) is the detached solution.
-torch::Tensor attach_implicit(const torch::Tensor& y, const torch::Tensor& z_star,
-                              const solve::Map& f, const GradOptions& opts,
-                              std::shared_ptr<BackwardStats> stats);
+namespace eqt::grad {
 
-}  // namespace eqt::grad::detail
+using BackwardTransform = std::function<torch::Tensor(const torch::Tensor& v)>;  // (B,...) -> (B,...)
+
+torch::Tensor attach_backward(const torch::Tensor& y, BackwardTransform transform);
+
+namespace detail {
+
+// The onestep / ift transform for f at the detached solution z_star (B, ...).
+BackwardTransform implicit_transform(const torch::Tensor& z_star, const solve::Map& f,
+                                     const GradOptions& opts, std::shared_ptr<BackwardStats> stats);
+
+}  // namespace detail
+}  // namespace eqt::grad

@@ -1,0 +1,47 @@
+// eqt/models/deq.cpp — the DEQ transformer: z* = f(z*) with f(z) = core(z + u) - z, u = W e,
+// solved from z = 0 and decoded by the tied head; IFT / phantom / onestep gradients from
+// eqt::grad, and the optional Jacobian regulariser jac_reg * mean_b ||J_b||_F^2 / D
+// (Hutchinson, one vector). Subtracting z removes the identity that the residual stream of
+// pre-norm blocks carries: core(z + u) alone has Jacobian I + dDelta, which no fixed-point
+// iteration can contract; f = u + Delta(z + u) contracts when the block increments do
+// (the same construction as the attractor head, docs/models.md). The injection is normalised,
+// u = Norm(W e): pre-norm blocks scale their Jacobian by 1 / rms(z + u), and an injection
+// of unit RMS keeps that factor near one (with u = W e at init, rms ~ 0.06, measured: plain
+// iteration never converged and Anderson needed 120-300 iterations on the tiny test model).
+#include "eqt/models/families.h"
+
+#include "eqt/grad/jacobian.h"
+
+namespace eqt::models {
+
+DEQImpl::DEQImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
+  embed_ = register_module("embed", TokenIO(cfg));
+  inject_ = register_module("inject", torch::nn::Linear(torch::nn::LinearOptions(cfg.d_model, cfg.d_model).bias(false)));
+  inject_norm_ = register_module("inject_norm", nn::Norm(nn::NormOptions(cfg.d_model, cfg.norm)));
+  core_ = register_module("core", nn::BlockStack(cfg.block_options(), cfg.deq_layers));
+  init_weights();
+}
+
+ModelOutput DEQImpl::forward(const torch::Tensor& tokens) {
+  check_tokens(tokens);
+  auto u = inject_norm_(inject_(embed_->embed(tokens)));  // (B, T, C) injection
+  auto core = core_;
+  solve::Map f = [core, u](const torch::Tensor& z) mutable { return core->forward(z + u) - z; };
+  ModelOutput out;
+  const int64_t cap = is_training() ? cfg_.train_max_iter : cfg_.eval_max_iter;
+  if (cap == 0) {  // no solve: decode f(0), the first step of the iteration
+    out.logits = embed_->logits(f(torch::zeros_like(u)));
+    return out;
+  }
+  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg_.solver_options(is_training()), cfg_.grad_options());
+  out.logits = embed_->logits(eq.z);
+  out.stats = stats_from(eq.forward);
+  if (is_training() && cfg_.jac_reg > 0) {
+    auto z = eq.forward.z.detach().requires_grad_(true);
+    auto est = grad::jacobian_frobenius_sq(f(z), z, 1, /*create_graph=*/true);  // (B,)
+    out.aux_loss = cfg_.jac_reg * est.mean() / double(z[0].numel());
+  }
+  return out;
+}
+
+}  // namespace eqt::models

@@ -1,0 +1,53 @@
+// eqt/models/model.cpp — shared parts of every family and the family factory.
+#include "eqt/models/model.h"
+
+#include "eqt/models/families.h"
+
+namespace eqt::models {
+
+std::map<std::string, int64_t> ModelImpl::param_counts() const {
+  std::map<std::string, int64_t> counts;
+  for (const auto& p : named_parameters()) {
+    auto top = p.key().substr(0, p.key().find('.'));
+    counts[top] += p.value().numel();
+  }
+  return counts;
+}
+
+int64_t ModelImpl::param_total() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+void ModelImpl::check_tokens(const torch::Tensor& tokens) const {
+  TORCH_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kLong, "tokens must be (B, T) int64, got ",
+              tokens.sizes(), " ", tokens.scalar_type());
+  TORCH_CHECK(tokens.size(1) <= cfg_.max_seq, "sequence length ", tokens.size(1), " exceeds max_seq ", cfg_.max_seq);
+  if (tokens.numel() > 0)
+    TORCH_CHECK(tokens.min().item<int64_t>() >= 0 && tokens.max().item<int64_t>() < cfg_.vocab,
+                "token ids must lie in [0, ", cfg_.vocab, ")");
+}
+
+void ModelImpl::init_weights() {
+  torch::NoGradGuard ng;
+  for (auto& p : named_parameters()) {
+    const auto& name = p.key();
+    bool matrix = p.value().dim() == 2;
+    bool is_linear = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+    if (matrix && is_linear) p.value().normal_(0.0, cfg_.init_std);
+  }
+}
+
+std::shared_ptr<ModelImpl> make_model(const ModelConfig& cfg) {
+  cfg.validate();
+  std::shared_ptr<ModelImpl> m;
+  if (cfg.family == "standard") m = std::make_shared<StandardImpl>(cfg);
+  else if (cfg.family == "looped") m = std::make_shared<LoopedImpl>(cfg);
+  else if (cfg.family == "deq") m = std::make_shared<DEQImpl>(cfg);
+  else if (cfg.family == "attractor") m = std::make_shared<AttractorImpl>(cfg);
+  else m = std::make_shared<EqTImpl>(cfg);
+  return m;
+}
+
+}  // namespace eqt::models

@@ -1,0 +1,51 @@
+// eqt/models/model.h — the one interface every family implements.
+//
+// forward(tokens) -> logits plus a stats record. The refinement knobs live in the mutable
+// config() and are read at every forward, so solver, tolerances, iteration caps, gradient
+// mode, K and step sizes can change at inference without retraining. train() / eval()
+// select the train_* or eval_* solver settings.
+// What it is not: a trainer; the loss is CE(logits) + aux_loss, computed by the caller.
+#pragma once
+
+#include "eqt/models/model_config.h"
+#include "eqt/models/token_io.h"
+
+#include <map>
+#include <memory>
+
+namespace eqt::models {
+
+// Per-sample record of the closed loop (undefined tensors where a family has no loop).
+struct RefineStats {
+  torch::Tensor steps;     // (B,) float: solver steps (eqt: mean over layers; looped: K)
+  torch::Tensor residual;  // (B,) float64 final relative residual (eqt: mean relative change)
+  torch::Tensor status;    // (B,) int64 solve::Status of the worst layer
+  torch::Tensor energy;    // (B,) eqt: mean refinement objective per step, (S, B) trace in energy_trace
+  torch::Tensor energy_trace;  // (S, B) eqt, first refined layer: E + prox at every step
+};
+
+struct ModelOutput {
+  torch::Tensor logits;    // (B, T, V)
+  torch::Tensor aux_loss;  // scalar added to the loss while training (undefined: none)
+  RefineStats stats;
+};
+
+class ModelImpl : public torch::nn::Module {
+ public:
+  explicit ModelImpl(ModelConfig cfg) : cfg_(std::move(cfg)) { cfg_.validate(); }
+  virtual ModelOutput forward(const torch::Tensor& tokens) = 0;  // (B, T) int64
+  ModelConfig& config() { return cfg_; }
+  const ModelConfig& config() const { return cfg_; }
+  // Parameter count per top-level component (embed, blocks, head, core, energy, ...).
+  std::map<std::string, int64_t> param_counts() const;
+  int64_t param_total() const;
+
+ protected:
+  void check_tokens(const torch::Tensor& tokens) const;
+  void init_weights();  // normal(0, init_std) for matrices, the modules' own for the rest
+  ModelConfig cfg_;
+};
+
+std::shared_ptr<ModelImpl> make_model(const ModelConfig& cfg);
+
+}  // namespace eqt::models

@@ -1,0 +1,113 @@
+// eqt/models/model_config.cpp — validation and conversions of ModelConfig.
+#include "eqt/models/model_config.h"
+
+#include "eqt/config/fields.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace eqt::models {
+namespace {
+
+void one_of(const std::string& field, const std::string& value, std::initializer_list<const char*> choices) {
+  std::string all;
+  for (auto c : choices) {
+    if (value == c) return;
+    all += (all.empty() ? "" : " | ") + std::string(c);
+  }
+  throw std::invalid_argument("config " + field + " = '" + value + "' is invalid; expected " + all);
+}
+
+void at_least(const std::string& field, double value, double lo) {
+  if (!(value >= lo))
+    throw std::invalid_argument("config " + field + " = " + std::to_string(value) + " is invalid; expected >= " +
+                                std::to_string(lo));
+}
+
+}  // namespace
+
+void ModelConfig::validate() const {
+  one_of("family", family, {"standard", "looped", "deq", "attractor", "eqt"});
+  one_of("block.mlp", mlp, {"relu2", "swiglu"});
+  one_of("block.norm", norm, {"rms", "layer"});
+  one_of("block.positions", positions, {"rope", "sinusoidal"});
+  one_of("looped.inject", inject, {"concat", "add"});
+  one_of("looped.state_init", state_init, {"zero", "noise"});
+  one_of("solver.method", solver, {"picard", "anderson", "broyden"});
+  one_of("solver.stop_mode", stop_mode, {"abs", "rel"});
+  one_of("grad.mode", grad, {"unrolled", "truncated", "phantom", "onestep", "ift"});
+  one_of("eqt.grad", eqt_grad, {"unrolled", "implicit"});
+  at_least("vocab", vocab, 2);
+  at_least("max_seq", max_seq, 1);
+  at_least("block.d_model", d_model, 2);
+  at_least("block.n_heads", n_heads, 1);
+  if (d_model % n_heads != 0 || (d_model / n_heads) % 2 != 0)
+    throw std::invalid_argument("config block.d_model = " + std::to_string(d_model) + " must be a multiple of 2 * block.n_heads = " +
+                                std::to_string(2 * n_heads));
+  at_least("n_layers", n_layers, 0);
+  at_least("looped.core", core, 1);
+  at_least("looped.loops", loops, 1);
+  at_least("looped.backprop_last", backprop_last, 0);
+  at_least("deq.layers", deq_layers, 1);
+  at_least("attractor.head_layers", head_layers, 1);
+  at_least("solver.train_max_iter", train_max_iter, 0);
+  at_least("solver.eval_max_iter", eval_max_iter, 0);
+  at_least("eqt.steps", eqt_steps, 0);
+  at_least("eqt.eval_steps", eqt_eval_steps, 0);
+  at_least("eqt.rev_window", eqt_rev_window, 1);
+  if (eqt_memory)
+    throw std::invalid_argument("config eqt.memory = true is not supported yet; expected false");
+  solver_options(true);  // validates the solver fields by name
+  solver_options(false);
+}
+
+nlohmann::json ModelConfig::to_json() const { return config::to_json(*this); }
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j) { return from_json(j, ModelConfig()); }
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j, const ModelConfig& base) {
+  ModelConfig c = config::from_json<ModelConfig>(j, base);
+  c.validate();
+  return c;
+}
+
+ModelConfig ModelConfig::preset(const std::string& family) {
+  ModelConfig c;
+  c.family = family;
+  if (family == "deq") c.grad = "ift";  // REFERENCE 4: DEQs train with the exact implicit gradient
+  c.validate();
+  return c;
+}
+
+nn::BlockOptions ModelConfig::block_options() const {
+  nn::BlockOptions o(d_model, n_heads);
+  o.attn().causal(causal).rope(positions == "rope").rope_base(rope_base).qk_norm(qk_norm);
+  o.norm(norm).mlp(mlp).mlp_mult(mlp_mult);
+  return o;
+}
+
+solve::SolverOptions ModelConfig::solver_options(bool training) const {
+  auto o = solve::SolverOptions()
+               .method(solve::method_from_string(solver))
+               .stop_mode(solve::stop_mode_from_string(stop_mode))
+               .tol(training ? train_tol : eval_tol)
+               .max_iter(std::max<int64_t>(1, training ? train_max_iter : eval_max_iter))
+               .min_iter(training ? train_min_iter : eval_min_iter)
+               .window(window)
+               .beta(beta)
+               .ridge(ridge)
+               .ridge_relative(ridge_relative)
+               .damping(damping)
+               .freeze(freeze);
+  o.min_iter(std::min(o.min_iter(), o.max_iter()));
+  solve::validate(o);
+  return o;
+}
+
+grad::GradOptions ModelConfig::grad_options() const {
+  auto g = grad::GradOptions().mode(grad::mode_from_string(grad)).k(grad_k).tau(grad_tau).clip(grad_clip);
+  g.backward().tol(backward_tol).max_iter(backward_max_iter);
+  return g;
+}
+
+}  // namespace eqt::models
