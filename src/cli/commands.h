@@ -11,5 +11,7 @@ namespace eqt::cli {
 void register_env(CLI::App& app, int& exit_code);
 void register_bench(CLI::App& app, int& exit_code);
 void register_info(CLI::App& app, int& exit_code);
+void register_train(CLI::App& app, int& exit_code);  // train and eval
+void register_sudoku(CLI::App& app, int& exit_code);
 
 }  // namespace eqt::cli

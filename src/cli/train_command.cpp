@@ -1,0 +1,206 @@
+// cli/train_command.cpp — `eqt train` and `eqt eval`.
+// train: preset configs/<model>-<task>.json (or --config), command-line overrides, a run
+// folder with checkpoint.eqt, metrics.jsonl and config.json; --resume continues it.
+// eval: rebuilds model and task from the checkpoint and prints one JSON object; with
+// --solver-steps, the metrics per cap on the refinement (the internalisation curve).
+#include "cli/commands.h"
+
+#include "eqt/config/fields.h"
+#include "eqt/data/make_task.h"
+#include "eqt/train/evaluate.h"
+#include "eqt/train/trainer.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+namespace eqt::cli {
+namespace {
+
+struct TaskArgs {
+  int64_t length = 0, n_train = 0, n_test = 0;
+  int64_t data_seed = -1;
+  void add(CLI::App* cmd) {
+    cmd->add_option("--length", length, "parity: sequence length (default 16)");
+    cmd->add_option("--n-train", n_train, "parity: training sequences (default 32768)");
+    cmd->add_option("--n-test", n_test, "parity: test sequences (default 4096)");
+    cmd->add_option("--data-seed", data_seed, "seed of the task's data (default 0)");
+  }
+  void apply(nlohmann::json& o) const {
+    if (length > 0) o["length"] = length;
+    if (n_train > 0) o["n_train"] = n_train;
+    if (n_test > 0) o["n_test"] = n_test;
+    if (data_seed >= 0) o["seed"] = data_seed;
+  }
+};
+
+struct TrainArgs {
+  std::string model = "attractor", task = "parity", config, out;
+  bool resume = false;
+  int64_t steps = 0, batch = 0;
+  double lr = 0;
+  int64_t seed = -1;
+  TaskArgs task_args;
+};
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot read '" + path + "'");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument("'" + path + "' is not valid JSON: " + e.what());
+  }
+}
+
+std::string preset_path(const std::string& model, const std::string& task) {
+  return std::string(EQT_SOURCE_DIR) + "/configs/" + model + "-" + task + ".json";
+}
+
+void run_train(const TrainArgs& a) {
+  if (a.out.empty()) throw std::invalid_argument("--out DIR is required");
+  const std::string ckpt = a.out + "/checkpoint.eqt";
+  std::shared_ptr<models::ModelImpl> model;
+  std::shared_ptr<data::Task> task;
+  train::TrainOptions topt;
+  std::unique_ptr<train::Checkpoint> ck;
+  if (a.resume) {
+    if (!std::filesystem::exists(ckpt)) throw std::invalid_argument("--resume: no checkpoint at '" + ckpt + "'");
+    ck = std::make_unique<train::Checkpoint>(train::load_checkpoint(ckpt));
+    auto t = ck->meta.at("task");
+    task = data::make_task(t.at("name"), t);
+    topt = config::from_json<train::TrainOptions>(ck->meta.value("train", nlohmann::json::object()));
+    model = models::make_model(ck->model->config());
+  } else {
+    std::string path = a.config.empty() ? preset_path(a.model, a.task) : a.config;
+    nlohmann::json preset = std::filesystem::exists(path) || !a.config.empty() ? read_json(path) : nlohmann::json::object();
+    for (auto it = preset.begin(); it != preset.end(); ++it)
+      if (it.key() != "model" && it.key() != "train" && it.key() != "task")
+        throw std::invalid_argument("config '" + path + "': unknown section '" + it.key() + "'; expected model, train, task");
+    nlohmann::json topts = preset.value("task", nlohmann::json::object());
+    a.task_args.apply(topts);
+    task = data::make_task(a.task, topts);
+    auto mj = preset.value("model", nlohmann::json::object());
+    mj["family"] = a.model;
+    auto cfg = models::ModelConfig::from_json(mj, models::ModelConfig::preset(a.model));
+    cfg.vocab = task->vocab();
+    cfg.causal = task->causal();
+    cfg.max_seq = std::max(cfg.max_seq, task->seq_len());
+    topt = config::from_json<train::TrainOptions>(preset.value("train", nlohmann::json::object()));
+    if (a.seed >= 0) topt.seed = uint64_t(a.seed);
+    torch::manual_seed(topt.seed);
+    model = models::make_model(cfg);
+  }
+  if (a.steps > 0) topt.steps = a.steps;
+  if (a.batch > 0) topt.batch = a.batch;
+  if (a.lr > 0) topt.lr = a.lr;
+  std::printf("eqt train: %s on %s, %lld parameters, %lld steps, out %s\n", model->config().family.c_str(),
+              task->name().c_str(), (long long)model->param_total(), (long long)topt.steps, a.out.c_str());
+  train::Trainer trainer(model, task, topt, a.out);
+  if (ck) trainer.resume(*ck);
+  std::ofstream(a.out + "/config.json") << nlohmann::json{{"model", model->config().to_json()},
+                                                         {"train", config::to_json(topt)},
+                                                         {"task", task->options()}}
+                                               .dump(2)
+                                        << "\n";
+  auto res = trainer.run();
+  if (!res.stopped.empty()) throw std::runtime_error("training stopped: " + res.stopped);
+  std::printf("eqt train: done at step %lld; checkpoint %s\n", (long long)res.step, trainer.checkpoint_path().c_str());
+}
+
+struct EvalArgs {
+  std::string run;
+  bool json = false;
+  int64_t batch = 256;
+  std::vector<std::string> solver_steps;
+  TaskArgs task_args;
+};
+
+// Sets the refinement cap of the model's family: solver iterations (deq, attractor),
+// refinement steps (eqt), core iterations (looped). "max" keeps the trained setting.
+void set_cap(models::ModelConfig& c, const std::string& cap) {
+  if (cap == "max") return;
+  int64_t n = 0;
+  try {
+    n = std::stoll(cap);
+  } catch (...) {
+    throw std::invalid_argument("--solver-steps: '" + cap + "' is not a whole number or max");
+  }
+  if (n < 0) throw std::invalid_argument("--solver-steps: " + cap + " must be >= 0");
+  c.eval_max_iter = n;
+  c.eval_min_iter = std::min(c.eval_min_iter, n);
+  c.eqt_eval_steps = n;
+  if (c.family == "looped") c.loops = std::max<int64_t>(n, 1);
+}
+
+void run_eval(const EvalArgs& a) {
+  auto ck = train::load_checkpoint(a.run + "/checkpoint.eqt");
+  auto t = ck.meta.at("task");
+  a.task_args.apply(t);
+  auto task = data::make_task(t.at("name"), t);
+  nlohmann::json out;
+  if (a.solver_steps.empty()) {
+    out = train::evaluate(*ck.model, *task, a.batch);
+  } else {
+    const auto base = ck.model->config();
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& cap : a.solver_steps) {
+      auto c = base;
+      set_cap(c, cap);
+      ck.model->config() = c;
+      auto r = train::evaluate(*ck.model, *task, a.batch);
+      r["solver_steps_cap"] = cap;
+      rows.push_back(r);
+    }
+    ck.model->config() = base;
+    out = rows[rows.size() - 1];
+    out["by_solver_steps"] = rows;
+  }
+  if (a.json) {
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  auto line = [](const nlohmann::json& r) {
+    std::printf("%-6s loss %.4f  token acc %.4f  exact %.4f  ppl %.3f  solver steps %.2f\n",
+                r.value("solver_steps_cap", std::string("-")).c_str(), r["loss"].get<double>(),
+                r["token_accuracy"].get<double>(), r["exact_accuracy"].get<double>(), r["perplexity"].get<double>(),
+                r["mean_solver_steps"].get<double>());
+  };
+  std::printf("%s on %s (%lld parameters)\n", out["model"].get<std::string>().c_str(),
+              out["task"].get<std::string>().c_str(), (long long)out["params_total"].get<int64_t>());
+  if (out.contains("by_solver_steps"))
+    for (const auto& r : out["by_solver_steps"]) line(r);
+  else
+    line(out);
+}
+
+}  // namespace
+
+void register_train(CLI::App& app, int& /*exit_code*/) {
+  auto a = std::make_shared<TrainArgs>();
+  auto* cmd = app.add_subcommand("train", "Train a model on a task; writes DIR/checkpoint.eqt and metrics.jsonl");
+  cmd->add_option("--model", a->model, "standard | looped | deq | attractor | eqt")
+      ->capture_default_str()->check(CLI::IsMember({"standard", "looped", "deq", "attractor", "eqt"}));
+  cmd->add_option("--task", a->task, "parity")->capture_default_str();
+  cmd->add_option("--config", a->config, "JSON {model, train, task} (default: configs/<model>-<task>.json)");
+  cmd->add_option("--out", a->out, "run folder")->required();
+  cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
+  cmd->add_option("--steps", a->steps, "override the preset's optimizer steps");
+  cmd->add_option("--batch", a->batch, "override the preset's batch size");
+  cmd->add_option("--lr", a->lr, "override the preset's peak learning rate");
+  cmd->add_option("--seed", a->seed, "override the preset's seed");
+  a->task_args.add(cmd);
+  cmd->callback([a] { run_train(*a); });
+
+  auto e = std::make_shared<EvalArgs>();
+  auto* ev = app.add_subcommand("eval", "Evaluate a trained run on its task's held-out set");
+  ev->add_option("--run", e->run, "run folder (with checkpoint.eqt)")->required();
+  ev->add_flag("--json", e->json, "print exactly one JSON object");
+  ev->add_option("--batch", e->batch, "evaluation batch size")->capture_default_str();
+  ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
+  e->task_args.add(ev);
+  ev->callback([e] { run_eval(*e); });
+}
+
+}  // namespace eqt::cli

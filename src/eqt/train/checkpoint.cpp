@@ -1,0 +1,114 @@
+// eqt/train/checkpoint.cpp — see checkpoint.h.
+#include "eqt/train/checkpoint.h"
+
+#include "eqt/io/tensor_file.h"
+
+#include <stdexcept>
+#include <type_traits>
+
+namespace eqt::train {
+namespace {
+
+// The optimizer's state map is keyed by the parameter's TensorImpl: as a string in
+// LibTorch 1.13, as void* in later versions. Derive the key from the map's own type.
+template <class Key>
+Key key_of(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>)
+    return c10::guts::to_string(p.unsafeGetTensorImpl());
+  else
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+}
+
+auto state_key(torch::optim::Optimizer& opt, const torch::Tensor& p) {
+  return key_of<typename std::decay_t<decltype(opt.state())>::key_type>(p);
+}
+
+torch::optim::AdamWParamState* state_of(torch::optim::AdamW& opt, const torch::Tensor& p) {
+  auto it = opt.state().find(state_key(opt, p));
+  if (it == opt.state().end()) return nullptr;
+  return static_cast<torch::optim::AdamWParamState*>(it->second.get());
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::AdamW* opt,
+                     const nlohmann::json& extra_meta, at::Generator* train_gen) {
+  io::TensorFile f;
+  f.meta = extra_meta;
+  f.meta["format"] = "eqt-checkpoint";
+  f.meta["eqt_version"] = EQT_VERSION;
+  f.meta["model"] = model.config().to_json();
+  for (const auto& p : model.named_parameters()) f.tensors.emplace_back("model." + p.key(), p.value().detach());
+  for (const auto& b : model.named_buffers()) f.tensors.emplace_back("model." + b.key(), b.value().detach());
+  if (opt) {
+    nlohmann::json steps = nlohmann::json::array();
+    auto params = model.parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      auto* st = state_of(*opt, params[i]);
+      steps.push_back(st ? st->step() : 0);
+      if (!st) continue;
+      f.tensors.emplace_back("optim." + std::to_string(i) + ".exp_avg", st->exp_avg());
+      f.tensors.emplace_back("optim." + std::to_string(i) + ".exp_avg_sq", st->exp_avg_sq());
+    }
+    f.meta["optim_steps"] = steps;
+  }
+  if (train_gen) f.tensors.emplace_back("rng.train", train_gen->get_state());
+  f.tensors.emplace_back("rng.global", at::detail::getDefaultCPUGenerator().get_state());
+  io::save_tensor_file(path, f);
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  auto f = io::load_tensor_file(path);
+  auto fail = [&](const std::string& what) -> std::runtime_error {
+    return std::runtime_error("checkpoint '" + path + "': " + what);
+  };
+  if (f.meta.value("format", "") != "eqt-checkpoint") throw fail("not an eqt checkpoint (no format tag)");
+  if (!f.meta.contains("model")) throw fail("has no model config");
+  Checkpoint ck;
+  ck.meta = f.meta;
+  try {
+    ck.model = models::make_model(models::ModelConfig::from_json(f.meta["model"]));
+  } catch (const std::exception& e) {
+    throw fail(std::string("bad model config: ") + e.what());
+  }
+  std::map<std::string, torch::Tensor> by_name(f.tensors.begin(), f.tensors.end());
+  torch::NoGradGuard ng;
+  auto copy_in = [&](const std::string& name, torch::Tensor dst) {
+    auto it = by_name.find("model." + name);
+    if (it == by_name.end()) throw fail("missing tensor model." + name);
+    if (it->second.sizes() != dst.sizes())
+      throw fail("tensor model." + name + " has shape " + c10::str(it->second.sizes()) + ", the model expects " +
+                 c10::str(dst.sizes()));
+    dst.copy_(it->second);
+  };
+  for (auto& p : ck.model->named_parameters()) copy_in(p.key(), p.value());
+  for (auto& b : ck.model->named_buffers()) copy_in(b.key(), b.value());
+  if (f.meta.contains("optim_steps")) {
+    ck.optim_steps = f.meta["optim_steps"].get<std::vector<int64_t>>();
+    for (size_t i = 0; i < ck.optim_steps.size(); ++i) {
+      auto a = by_name.find("optim." + std::to_string(i) + ".exp_avg");
+      auto b = by_name.find("optim." + std::to_string(i) + ".exp_avg_sq");
+      ck.optim_exp_avg.push_back(a == by_name.end() ? torch::Tensor() : a->second);
+      ck.optim_exp_avg_sq.push_back(b == by_name.end() ? torch::Tensor() : b->second);
+    }
+  }
+  if (by_name.count("rng.train")) ck.rng_train = by_name["rng.train"];
+  if (by_name.count("rng.global")) ck.rng_global = by_name["rng.global"];
+  return ck;
+}
+
+void restore_optimizer(const Checkpoint& ck, torch::optim::AdamW& opt) {
+  auto params = ck.model->parameters();
+  TORCH_CHECK(ck.optim_steps.empty() || ck.optim_steps.size() == params.size(),
+              "checkpoint optimizer state has ", ck.optim_steps.size(), " entries for ", params.size(), " parameters");
+  for (size_t i = 0; i < ck.optim_steps.size(); ++i) {
+    if (!ck.optim_exp_avg[i].defined()) continue;
+    auto st = std::make_unique<torch::optim::AdamWParamState>();
+    st->step(ck.optim_steps[i]);
+    st->exp_avg(ck.optim_exp_avg[i].clone());
+    st->exp_avg_sq(ck.optim_exp_avg_sq[i].clone());
+    opt.state()[state_key(opt, params[i])] = std::move(st);
+  }
+}
+
+}  // namespace eqt::train

@@ -1,0 +1,54 @@
+// eqt/train/evaluate.cpp — see evaluate.h.
+#include "eqt/train/evaluate.h"
+
+#include "eqt/train/trainer.h"
+
+#include <cmath>
+
+namespace eqt::train {
+
+nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch) {
+  torch::NoGradGuard ng;
+  const bool was_training = model.is_training();
+  model.eval();
+  double nll = 0, steps = 0;
+  int64_t counted = 0, correct = 0, seqs = 0, exact = 0, steps_n = 0;
+  torch::Tensor pos_correct, pos_count;  // (T,)
+  for (const auto& b : task.eval_batches(batch)) {
+    auto out = model.forward(b.tokens);
+    auto valid = b.targets.ne(data::kIgnore);                                // (B, T)
+    auto n = valid.sum().item<int64_t>();
+    nll += token_loss(out.logits, b.targets).item<double>() * double(n);
+    auto hit = out.logits.argmax(-1).eq(b.targets) & valid;                 // (B, T)
+    counted += n;
+    correct += hit.sum().item<int64_t>();
+    seqs += b.tokens.size(0);
+    exact += (hit | ~valid).all(1).sum().item<int64_t>();
+    auto pc = hit.sum(0).to(torch::kFloat64), pn = valid.sum(0).to(torch::kFloat64);
+    pos_correct = pos_correct.defined() ? pos_correct + pc : pc;
+    pos_count = pos_count.defined() ? pos_count + pn : pn;
+    if (out.stats.steps.defined()) {
+      steps += out.stats.steps.sum().item<double>();
+      steps_n += out.stats.steps.size(0);
+    }
+  }
+  if (was_training) model.train();
+  const double loss = nll / double(std::max<int64_t>(counted, 1));
+  nlohmann::json breakdown = nlohmann::json::array();
+  for (int64_t t = 0; t < pos_count.size(0); ++t) {
+    double c = pos_count[t].item<double>();
+    if (c > 0) breakdown.push_back({{"length", t + 1}, {"token_accuracy", pos_correct[t].item<double>() / c}});
+  }
+  return {{"task", task.name()},
+          {"model", model.config().family},
+          {"params_total", model.param_total()},
+          {"loss", loss},
+          {"perplexity", std::exp(loss)},
+          {"bits_per_byte", loss / std::log(2.0)},
+          {"token_accuracy", double(correct) / double(std::max<int64_t>(counted, 1))},
+          {"exact_accuracy", double(exact) / double(std::max<int64_t>(seqs, 1))},
+          {"mean_solver_steps", steps_n ? steps / double(steps_n) : 0.0},
+          {"breakdown", breakdown}};
+}
+
+}  // namespace eqt::train

@@ -1,0 +1,86 @@
+// eqt/train/trainer.h — the training loop for any family on any task.
+//
+// AdamW with warmup then cosine (or constant then linear) decay, gradient clipping and
+// accumulation, fixed seeds. One log line per interval:
+//   step | loss | grad norm | lr | ms/step | tok/s | solver steps mean/max | residual
+// and the same as a JSON line in DIR/metrics.jsonl. A NaN or exploding loss stops the run
+// with a message, leaving the last good checkpoint in place; Ctrl-C saves one and stops.
+// What it is not: distributed (a later issue), or a place that knows any family.
+#pragma once
+
+#include "eqt/data/task.h"
+#include "eqt/models/model.h"
+#include "eqt/train/checkpoint.h"
+
+#include <memory>
+#include <string>
+
+namespace eqt::train {
+
+struct TrainOptions {
+  int64_t steps = 1000;
+  int64_t batch = 64;
+  int64_t accum = 1;  // micro-batches per optimizer step
+  double lr = 1e-3;
+  double min_lr_ratio = 0.1;
+  int64_t warmup = 100;
+  std::string schedule = "cosine";  // cosine | linear (constant, then linear decay over the last 20 %)
+  double weight_decay = 0.01;
+  double clip = 1.0;
+  double explode = 1e3;  // stop when the loss exceeds this
+  uint64_t seed = 0;
+  int64_t log_every = 10;
+  int64_t ckpt_every = 0;  // 0: only at the end
+
+  template <class V>
+  void visit(V& v) {
+    v("steps", steps, "optimizer steps");
+    v("batch", batch, "sequences per micro-batch");
+    v("accum", accum, "micro-batches per optimizer step");
+    v("lr", lr, "peak learning rate");
+    v("min_lr_ratio", min_lr_ratio, "final learning rate / peak");
+    v("warmup", warmup, "linear warmup steps");
+    v("schedule", schedule, "cosine | linear");
+    v("weight_decay", weight_decay, "AdamW weight decay");
+    v("clip", clip, "gradient norm clip (0: off)");
+    v("explode", explode, "stop when the loss exceeds this");
+    v("seed", seed, "seed of initialisation and batch order");
+    v("log_every", log_every, "steps between log lines");
+    v("ckpt_every", ckpt_every, "steps between checkpoints (0: only at the end)");
+  }
+  void validate() const;
+};
+
+double learning_rate(const TrainOptions& o, int64_t step);  // step is 0-based
+
+struct TrainResult {
+  int64_t step = 0;             // optimizer steps done in total
+  std::vector<double> losses;   // per step of this run
+  std::string stopped;          // empty, or why the run stopped early
+};
+
+class Trainer {
+ public:
+  // out_dir receives checkpoint.eqt and metrics.jsonl (created if missing).
+  Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data::Task> task, TrainOptions o,
+          std::string out_dir);
+  void resume(const Checkpoint& ck);  // continues from ck's step, optimizer and RNG states
+  // Trains up to step `until` (default: options.steps) and saves a checkpoint there.
+  TrainResult run(int64_t until = -1);
+  std::string checkpoint_path() const { return out_dir_ + "/checkpoint.eqt"; }
+
+ private:
+  void save(int64_t step);
+  std::shared_ptr<models::ModelImpl> model_;
+  std::shared_ptr<data::Task> task_;
+  TrainOptions o_;
+  std::string out_dir_;
+  std::unique_ptr<torch::optim::AdamW> opt_;
+  at::Generator gen_;
+  int64_t step_ = 0;
+};
+
+// Cross-entropy over the positions whose target is not kIgnore. logits (B, T, V), targets (B, T).
+torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
+}  // namespace eqt::train

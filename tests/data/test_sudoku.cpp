@@ -1,0 +1,100 @@
+// Sudoku solver, generator, loader and augmentations.
+#include "eqt/data/sudoku.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace eqt;
+
+namespace {
+
+data::Grid grid(const std::string& s) {
+  data::Grid g{};
+  for (int c = 0; c < 81; ++c) g[c] = s[c] == '.' ? 0 : uint8_t(s[c] - '0');
+  return g;
+}
+
+// A well-known puzzle and its published solution.
+const char* kPuzzle = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79";
+const char* kSolution = "534678912672195348198342567859761423426853791713924856961537284287419635345286179";
+
+TEST(Sudoku, SolvesAKnownPuzzle) {
+  auto s = data::solve_sudoku(grid(kPuzzle));
+  EXPECT_EQ(s.solutions, 1);
+  EXPECT_EQ(data::to_string(s.first), kSolution);
+  EXPECT_TRUE(data::is_valid_solution(grid(kPuzzle), s.first));
+}
+
+TEST(Sudoku, CountsMultipleAndNoSolutions) {
+  auto open = grid(kPuzzle);
+  for (int c = 0; c < 27; ++c) open[c] = 0;  // too few clues: many solutions
+  EXPECT_EQ(data::solve_sudoku(open, 2).solutions, 2);
+  auto clash = grid(kPuzzle);
+  clash[2] = 5;  // two 5s in the first row
+  EXPECT_EQ(data::solve_sudoku(clash, 2).solutions, 0);
+  auto wrong = grid(kSolution);
+  std::swap(wrong[0], wrong[1]);
+  EXPECT_FALSE(data::is_valid_solution(grid(kPuzzle), wrong));
+}
+
+TEST(Sudoku, GeneratedPuzzlesAreUniqueAndFixedBySeed) {
+  auto a = data::generate_sudoku(20, 7), b = data::generate_sudoku(20, 7), c = data::generate_sudoku(20, 8);
+  int64_t min_rating = 1 << 30, max_rating = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto s = data::solve_sudoku(a[i].puzzle, 2);
+    ASSERT_EQ(s.solutions, 1);
+    EXPECT_EQ(s.first, a[i].solution);
+    EXPECT_TRUE(data::is_valid_solution(a[i].puzzle, a[i].solution));
+    EXPECT_EQ(a[i].puzzle, b[i].puzzle);
+    min_rating = std::min(min_rating, a[i].rating);
+    max_rating = std::max(max_rating, a[i].rating);
+  }
+  std::printf("  ratings (search nodes) from %lld to %lld\n", (long long)min_rating, (long long)max_rating);
+  EXPECT_NE(a[0].puzzle, c[0].puzzle);
+}
+
+TEST(Sudoku, AugmentationsKeepPuzzlesValidAndUnique) {
+  std::mt19937_64 rng(3);
+  auto ps = data::generate_sudoku(5, 1);
+  for (auto p : ps) {
+    auto before = p.puzzle;
+    data::augment_sudoku(p, rng);
+    EXPECT_NE(p.puzzle, before);
+    auto s = data::solve_sudoku(p.puzzle, 2);
+    EXPECT_EQ(s.solutions, 1);
+    EXPECT_EQ(s.first, p.solution);
+  }
+}
+
+void expect_load_error(const std::string& content, const std::string& words) {
+  const std::string path = ::testing::TempDir() + "eqt_sudoku_bad.txt";
+  std::ofstream(path) << content;
+  try {
+    data::load_sudoku(path);
+    FAIL() << "accepted: " << content;
+  } catch (const std::invalid_argument& e) {
+    std::printf("  rejected: %s\n", e.what());
+    EXPECT_NE(std::string(e.what()).find(path + ":2:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+}
+
+TEST(Sudoku, LoaderNamesFileAndLine) {
+  const std::string ok = std::string(kPuzzle) + "," + kSolution + "\n";
+  const std::string path = ::testing::TempDir() + "eqt_sudoku_ok.txt";
+  std::ofstream(path) << ok << std::string(kPuzzle) << "\n";
+  EXPECT_EQ(data::load_sudoku(path).size(), 2u);
+  expect_load_error(ok + std::string(kPuzzle).substr(1) + "\n", "80 characters");
+  std::string bad = kPuzzle;
+  bad[4] = 'x';
+  expect_load_error(ok + bad + "\n", "invalid character 'x'");
+  std::string open = kPuzzle;
+  for (int c = 0; c < 27; ++c) open[c] = '.';
+  expect_load_error(ok + open + "\n", "more than one solution");
+  std::string wrong = kSolution;
+  std::swap(wrong[0], wrong[1]);
+  expect_load_error(ok + std::string(kPuzzle) + "," + wrong + "\n", "not the puzzle's solution");
+}
+
+}  // namespace
