@@ -1,12 +1,12 @@
 // cli/info_command.cpp — `eqt info`: a model's config and parameter count per component.
 #include "cli/commands.h"
+#include "cli/json_file.h"
 
 #include "eqt/models/model.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -23,14 +23,7 @@ struct InfoArgs {
 models::ModelConfig load_config(const std::string& family, const std::string& path) {
   auto cfg = models::ModelConfig::preset(family);
   if (path.empty()) return cfg;
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot read config file '" + path + "'");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument("config file '" + path + "' is not valid JSON: " + e.what());
-  }
+  nlohmann::json j = read_json_file(path);
   if (j.contains("family") && j["family"] != family)
     throw std::invalid_argument("config file '" + path + "' is for family " + j["family"].dump() +
                                 ", but --model is " + family);

@@ -4,6 +4,7 @@
 // eval: rebuilds model and task from the checkpoint and prints one JSON object; with
 // --solver-steps, the metrics per cap on the refinement (the internalisation curve).
 #include "cli/commands.h"
+#include "cli/json_file.h"
 
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
@@ -44,16 +45,6 @@ struct TrainArgs {
   TaskArgs task_args;
 };
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot read '" + path + "'");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument("'" + path + "' is not valid JSON: " + e.what());
-  }
-}
-
 std::string preset_path(const std::string& model, const std::string& task) {
   return std::string(EQT_SOURCE_DIR) + "/configs/" + model + "-" + task + ".json";
 }
@@ -74,7 +65,11 @@ void run_train(const TrainArgs& a) {
     model = models::make_model(ck->model->config());
   } else {
     std::string path = a.config.empty() ? preset_path(a.model, a.task) : a.config;
-    nlohmann::json preset = std::filesystem::exists(path) || !a.config.empty() ? read_json(path) : nlohmann::json::object();
+    nlohmann::json preset = nlohmann::json::object();
+    if (!a.config.empty() || std::filesystem::exists(path))
+      preset = read_json_file(path);
+    else
+      std::printf("eqt train: no preset %s; using the %s defaults\n", path.c_str(), a.model.c_str());
     for (auto it = preset.begin(); it != preset.end(); ++it)
       if (it.key() != "model" && it.key() != "train" && it.key() != "task")
         throw std::invalid_argument("config '" + path + "': unknown section '" + it.key() + "'; expected model, train, task");
