@@ -62,7 +62,7 @@ void run_train(const TrainArgs& a) {
     auto t = ck->meta.at("task");
     task = data::make_task(t.at("name"), t);
     topt = config::from_json<train::TrainOptions>(ck->meta.value("train", nlohmann::json::object()));
-    model = models::make_model(ck->model->config());
+    model = ck->model;  // already built from the checkpoint's config, weights loaded
   } else {
     std::string path = a.config.empty() ? preset_path(a.model, a.task) : a.config;
     nlohmann::json preset = nlohmann::json::object();

@@ -70,9 +70,8 @@ Refined refine(Energy& energy, const torch::Tensor& f, const torch::Tensor& toke
     if (!active.any().item<bool>()) break;
   }
   {
-    torch::Tensor e;
-    energy_grad(energy, h, tokens, false, &e);
-    trace.push_back(phi(e, h));
+    torch::NoGradGuard ng;  // the last point of the trace needs the energy, not its gradient
+    trace.push_back(phi(energy->forward(h, tokens), h));
   }
   r.h = h;
   r.trace = torch::stack(trace);
@@ -117,10 +116,10 @@ ModelOutput EqTImpl::forward(const torch::Tensor& tokens) {
       change = change + r.change;
       if (l == 0) out.stats.energy_trace = r.trace;
       if (implicit) {
-        // y = h_K - gamma (grad E(h_K) + (h_K - f) / gamma): value ~ h_K, graph to theta and f.
+        // y = h_K - gamma (grad E(h_K) + (h_K - f) / gamma) = f - gamma grad E(h_K): value ~ h_K
+        // at the minimiser, with a graph to theta (through grad E) and to f.
         auto hh = r.h.detach().requires_grad_(true);
-        auto g = energy_grad(energy_, hh, tokens, /*create_graph=*/true);
-        auto y = hh - cfg_.eqt_gamma * g - (hh - f);
+        auto y = f - cfg_.eqt_gamma * energy_grad(energy_, hh, tokens, /*create_graph=*/true);
         auto energy = energy_;
         const double gamma = cfg_.eqt_gamma;
         const int64_t iters = cfg_.eqt_cg_iters;
@@ -128,7 +127,7 @@ ModelOutput EqTImpl::forward(const torch::Tensor& tokens) {
         auto hK = r.h.detach();
         hk = grad::attach_backward(y, [energy, tokens, hK, gamma, iters, tol](const torch::Tensor& v) mutable {
           auto x = hK.detach().requires_grad_(true);
-          auto gE = torch::autograd::grad({energy->forward(x, tokens).sum()}, {x}, {}, true, true)[0];
+          auto gE = energy_grad(energy, x, tokens, /*create_graph=*/true);
           auto A = [&](const torch::Tensor& w) {  // (Hess E + I / gamma) w
             return torch::autograd::grad({gE}, {x}, {w}, /*retain_graph=*/true)[0] + w / gamma;
           };
