@@ -19,20 +19,39 @@
 namespace eqt::cli {
 namespace {
 
+// Task options as flags; each is passed on only when given, and a task rejects the ones it
+// does not have (naming them), so e.g. `--length` with `--task text` is an error.
 struct TaskArgs {
-  int64_t length = 0, n_train = 0, n_test = 0;
+  int64_t length = 0, n_train = 0, n_test = 0, seq_len = 0, size = 0, min_path = 0, min_clues = 0;
   int64_t data_seed = -1;
+  double loops = -1;
+  std::string data;
+  bool no_augment = false;
   void add(CLI::App* cmd) {
     cmd->add_option("--length", length, "parity: sequence length (default 16)");
-    cmd->add_option("--n-train", n_train, "parity: training sequences (default 32768)");
-    cmd->add_option("--n-test", n_test, "parity: test sequences (default 4096)");
+    cmd->add_option("--n-train", n_train, "parity, sudoku, maze: training examples");
+    cmd->add_option("--n-test", n_test, "parity, sudoku, maze: held-out examples");
     cmd->add_option("--data-seed", data_seed, "seed of the task's data (default 0)");
+    cmd->add_option("--data", data, "text: a UTF-8 file (default: the KJV Bible); sudoku, maze: a puzzle file");
+    cmd->add_option("--seq-len", seq_len, "text: bytes per window (default 128)");
+    cmd->add_option("--size", size, "maze: side N of the N x N grid (default 11)");
+    cmd->add_option("--min-path", min_path, "maze: minimum moves from S to G (default 10)");
+    cmd->add_option("--loops", loops, "maze: fraction of inner walls removed to make loops (default 0)");
+    cmd->add_option("--min-clues", min_clues, "sudoku: stop blanking cells at this many clues (default 17)");
+    cmd->add_flag("--no-augment", no_augment, "sudoku, maze: train without symmetry augmentations");
   }
   void apply(nlohmann::json& o) const {
     if (length > 0) o["length"] = length;
     if (n_train > 0) o["n_train"] = n_train;
     if (n_test > 0) o["n_test"] = n_test;
     if (data_seed >= 0) o["seed"] = data_seed;
+    if (!data.empty()) o["data"] = data;
+    if (seq_len > 0) o["seq_len"] = seq_len;
+    if (size > 0) o["size"] = size;
+    if (min_path > 0) o["min_path"] = min_path;
+    if (loops >= 0) o["loops"] = loops;
+    if (min_clues > 0) o["min_clues"] = min_clues;
+    if (no_augment) o["augment"] = false;
   }
 };
 
@@ -109,6 +128,7 @@ struct EvalArgs {
   bool json = false;
   int64_t batch = 256;
   std::vector<std::string> solver_steps;
+  bool raw_weights = false;
   TaskArgs task_args;
 };
 
@@ -134,6 +154,8 @@ void run_eval(const EvalArgs& a) {
   auto t = ck.meta.at("task");
   a.task_args.apply(t);
   auto task = data::make_task(t.at("name"), t);
+  const bool ema = !ck.ema.empty() && !a.raw_weights;
+  if (ema) train::swap_parameters(*ck.model, ck.ema);
   nlohmann::json out;
   if (a.solver_steps.empty()) {
     out = train::evaluate(*ck.model, *task, a.batch);
@@ -152,6 +174,9 @@ void run_eval(const EvalArgs& a) {
     out = rows[rows.size() - 1];
     out["by_solver_steps"] = rows;
   }
+  out["weights"] = ema ? "ema" : "raw";
+  // Kept beside the checkpoint for `eqt plot` (the internalisation curve).
+  std::ofstream(a.run + (a.solver_steps.empty() ? "/eval.json" : "/eval_by_solver_steps.json")) << out.dump(2) << "\n";
   if (a.json) {
     std::cout << out.dump() << "\n";
     return;
@@ -177,7 +202,8 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   auto* cmd = app.add_subcommand("train", "Train a model on a task; writes DIR/checkpoint.eqt and metrics.jsonl");
   cmd->add_option("--model", a->model, "standard | looped | deq | attractor | eqt")
       ->capture_default_str()->check(CLI::IsMember({"standard", "looped", "deq", "attractor", "eqt"}));
-  cmd->add_option("--task", a->task, "parity")->capture_default_str();
+  cmd->add_option("--task", a->task, "parity | text | sudoku | maze")
+      ->capture_default_str()->check(CLI::IsMember({"parity", "text", "sudoku", "maze"}));
   cmd->add_option("--config", a->config, "JSON {model, train, task} (default: configs/<model>-<task>.json)");
   cmd->add_option("--out", a->out, "run folder")->required();
   cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
@@ -193,6 +219,7 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   ev->add_option("--run", e->run, "run folder (with checkpoint.eqt)")->required();
   ev->add_flag("--json", e->json, "print exactly one JSON object");
   ev->add_option("--batch", e->batch, "evaluation batch size")->capture_default_str();
+  ev->add_flag("--raw-weights", e->raw_weights, "evaluate the trained weights, not their EMA");
   ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
   e->task_args.add(ev);
   ev->callback([e] { run_eval(*e); });

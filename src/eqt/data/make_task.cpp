@@ -2,7 +2,9 @@
 #include "eqt/data/make_task.h"
 
 #include "eqt/data/parity.h"
+#include "eqt/data/text.h"
 
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
@@ -11,8 +13,11 @@ namespace {
 
 void only_keys(const std::string& task, const nlohmann::json& o, std::set<std::string> known) {
   for (auto it = o.begin(); it != o.end(); ++it)
-    if (!known.count(it.key()) && it.key() != "name")
-      throw std::invalid_argument("task " + task + " has no option '" + it.key() + "'");
+    if (!known.count(it.key()) && it.key() != "name") {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw std::invalid_argument("task " + task + " has no option '" + it.key() + "'; its options are: " + list);
+    }
 }
 
 }  // namespace
@@ -27,7 +32,26 @@ std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o
     p.seed = o.value("seed", p.seed);
     return std::make_shared<ParityTask>(p);
   }
-  throw std::invalid_argument("unknown task '" + name + "'; expected one of: parity");
+  if (name == "text") {
+    only_keys(name, o, {"data", "seq_len", "val_fraction", "val_windows"});
+    TextOptions t;
+    t.data = o.value("data", t.data);
+    // Stored in checkpoints: make it independent of the working directory.
+    if (!t.data.empty() && std::filesystem::exists(t.data)) t.data = std::filesystem::absolute(t.data).string();
+    t.seq_len = o.value("seq_len", t.seq_len);
+    t.val_fraction = o.value("val_fraction", t.val_fraction);
+    t.val_windows = o.value("val_windows", t.val_windows);
+    return std::make_shared<TextTask>(t);
+  }
+  if (name == "sudoku") {
+    only_keys(name, o, {"data", "n_train", "n_test", "min_clues", "seed", "augment"});
+    return make_sudoku_task(o);
+  }
+  if (name == "maze") {
+    only_keys(name, o, {"data", "size", "min_path", "loops", "n_train", "n_test", "seed", "augment"});
+    return make_maze_task(o);
+  }
+  throw std::invalid_argument("unknown task '" + name + "'; expected one of: parity, text, sudoku, maze");
 }
 
 }  // namespace eqt::data

@@ -8,6 +8,11 @@
 
 namespace eqt::data {
 
+// parity | text | sudoku | maze
 std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& options);
+
+// The grid tasks, defined beside their example conversions (options already checked).
+std::shared_ptr<Task> make_sudoku_task(const nlohmann::json& options);  // sudoku_task.cpp
+std::shared_ptr<Task> make_maze_task(const nlohmann::json& options);    // maze_task.cpp
 
 }  // namespace eqt::data

@@ -19,14 +19,14 @@ torch::Tensor ParityTask::cumulative_parity(const torch::Tensor& bits) { return 
 Batch ParityTask::train_batch(int64_t batch_size, at::Generator& gen) {
   auto idx = torch::randint(o_.n_train, {batch_size}, gen, torch::kLong);
   auto bits = train_bits_.index_select(0, idx);
-  return {bits, cumulative_parity(bits)};
+  return {bits, cumulative_parity(bits), {}};
 }
 
 std::vector<Batch> ParityTask::eval_batches(int64_t batch_size) const {
   std::vector<Batch> out;
   for (int64_t s = 0; s < o_.n_test; s += batch_size) {
     auto bits = test_bits_.narrow(0, s, std::min(batch_size, o_.n_test - s));
-    out.push_back({bits, cumulative_parity(bits)});
+    out.push_back({bits, cumulative_parity(bits), {}});
   }
   return out;
 }

@@ -15,6 +15,8 @@ constexpr int64_t kIgnore = -100;  // target value that no loss or metric counts
 struct Batch {
   torch::Tensor tokens;   // (B, T) int64 inputs
   torch::Tensor targets;  // (B, T) int64, kIgnore where nothing is predicted
+  torch::Tensor bucket;   // (B,) int64 difficulty bucket of each sequence (held-out batches
+                          // of tasks with buckets only; undefined otherwise)
 };
 
 class Task {
@@ -28,6 +30,10 @@ class Task {
   virtual Batch train_batch(int64_t batch_size, at::Generator& gen) = 0;
   // The held-out set, in fixed batches.
   virtual std::vector<Batch> eval_batches(int64_t batch_size) const = 0;
+  // How `eqt eval` breaks accuracy down: "length" (per position: the prefix length, for
+  // parity), "difficulty" (per Batch::bucket, named by bucket_names()), or "" (none).
+  virtual std::string breakdown_by() const { return "length"; }
+  virtual std::vector<std::string> bucket_names() const { return {}; }
   // The task's options, stored in checkpoints so `eqt eval` rebuilds the same task.
   virtual nlohmann::json options() const = 0;
 };

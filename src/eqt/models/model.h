@@ -22,6 +22,7 @@ struct RefineStats {
   torch::Tensor status;    // (B,) int64 solve::Status of the worst layer
   torch::Tensor energy;    // (B,) eqt: mean refinement objective per step, (S, B) trace in energy_trace
   torch::Tensor energy_trace;  // (S, B) eqt, first refined layer: E + prox at every step
+  torch::Tensor residual_trace;  // (S, B) float64 deq, attractor: relative residual per solver evaluation
 };
 
 struct ModelOutput {

@@ -21,6 +21,7 @@ RefineStats stats_from(const solve::SolveResult& r) {
   s.steps = r.steps.to(torch::kFloat64);
   s.residual = r.rel_res;
   s.status = r.status;
+  s.residual_trace = r.rel_trace;
   return s;
 }
 

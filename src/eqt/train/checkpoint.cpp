@@ -32,7 +32,8 @@ torch::optim::AdamWParamState* state_of(torch::optim::AdamW& opt, const torch::T
 }  // namespace
 
 void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::AdamW* opt,
-                     const nlohmann::json& extra_meta, at::Generator* train_gen) {
+                     const nlohmann::json& extra_meta, at::Generator* train_gen,
+                     const std::vector<torch::Tensor>& ema) {
   io::TensorFile f;
   f.meta = extra_meta;
   f.meta["format"] = "eqt-checkpoint";
@@ -40,6 +41,11 @@ void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::o
   f.meta["model"] = model.config().to_json();
   for (const auto& p : model.named_parameters()) f.tensors.emplace_back("model." + p.key(), p.value().detach());
   for (const auto& b : model.named_buffers()) f.tensors.emplace_back("model." + b.key(), b.value().detach());
+  if (!ema.empty()) {
+    auto named = model.named_parameters();
+    TORCH_CHECK(ema.size() == named.size(), "EMA has ", ema.size(), " tensors for ", named.size(), " parameters");
+    for (size_t i = 0; i < ema.size(); ++i) f.tensors.emplace_back("ema." + named[i].key(), ema[i]);
+  }
   if (opt) {
     nlohmann::json steps = nlohmann::json::array();
     auto params = model.parameters();
@@ -83,6 +89,13 @@ Checkpoint load_checkpoint(const std::string& path) {
   };
   for (auto& p : ck.model->named_parameters()) copy_in(p.key(), p.value());
   for (auto& b : ck.model->named_buffers()) copy_in(b.key(), b.value());
+  if (by_name.count("ema." + ck.model->named_parameters()[0].key()))
+    for (auto& p : ck.model->named_parameters()) {
+      auto it = by_name.find("ema." + p.key());
+      if (it == by_name.end() || it->second.sizes() != p.value().sizes())
+        throw fail("EMA tensor ema." + p.key() + " is missing or has the wrong shape");
+      ck.ema.push_back(it->second);
+    }
   if (f.meta.contains("optim_steps")) {
     ck.optim_steps = f.meta["optim_steps"].get<std::vector<int64_t>>();
     for (size_t i = 0; i < ck.optim_steps.size(); ++i) {

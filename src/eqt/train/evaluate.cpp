@@ -7,14 +7,18 @@
 
 namespace eqt::train {
 
-nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch) {
+nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches) {
   torch::NoGradGuard ng;
   const bool was_training = model.is_training();
   model.eval();
   double nll = 0, steps = 0;
   int64_t counted = 0, correct = 0, seqs = 0, exact = 0, steps_n = 0;
-  torch::Tensor pos_correct, pos_count;  // (T,)
-  for (const auto& b : task.eval_batches(batch)) {
+  torch::Tensor pos_correct, pos_count;  // (T,) per position
+  const auto buckets = task.bucket_names();
+  std::vector<double> b_hit(buckets.size()), b_n(buckets.size()), b_exact(buckets.size()), b_seqs(buckets.size());
+  auto batches = task.eval_batches(batch);
+  if (max_batches > 0 && int64_t(batches.size()) > max_batches) batches.resize(size_t(max_batches));
+  for (const auto& b : batches) {
     auto out = model.forward(b.tokens);
     auto valid = b.targets.ne(data::kIgnore);                                // (B, T)
     auto n = valid.sum().item<int64_t>();
@@ -23,7 +27,16 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
     counted += n;
     correct += hit.sum().item<int64_t>();
     seqs += b.tokens.size(0);
-    exact += (hit | ~valid).all(1).sum().item<int64_t>();
+    auto whole = (hit | ~valid).all(1);                                      // (B,)
+    exact += whole.sum().item<int64_t>();
+    if (b.bucket.defined())
+      for (size_t k = 0; k < buckets.size(); ++k) {
+        auto in = b.bucket.eq(int64_t(k));                                     // (B,)
+        b_hit[k] += (hit & in.unsqueeze(1)).sum().item<double>();
+        b_n[k] += (valid & in.unsqueeze(1)).sum().item<double>();
+        b_exact[k] += (whole & in).sum().item<double>();
+        b_seqs[k] += in.sum().item<double>();
+      }
     auto pc = hit.sum(0).to(torch::kFloat64), pn = valid.sum(0).to(torch::kFloat64);
     pos_correct = pos_correct.defined() ? pos_correct + pc : pc;
     pos_count = pos_count.defined() ? pos_count + pn : pn;
@@ -35,10 +48,17 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
   if (was_training) model.train();
   const double loss = nll / double(std::max<int64_t>(counted, 1));
   nlohmann::json breakdown = nlohmann::json::array();
-  for (int64_t t = 0; t < pos_count.size(0); ++t) {
-    double c = pos_count[t].item<double>();
-    if (c > 0) breakdown.push_back({{"length", t + 1}, {"token_accuracy", pos_correct[t].item<double>() / c}});
-  }
+  if (task.breakdown_by() == "length")
+    for (int64_t t = 0; t < pos_count.size(0); ++t) {
+      double c = pos_count[t].item<double>();
+      if (c > 0) breakdown.push_back({{"length", t + 1}, {"token_accuracy", pos_correct[t].item<double>() / c}});
+    }
+  if (task.breakdown_by() == "difficulty")
+    for (size_t k = 0; k < buckets.size(); ++k)
+      if (b_seqs[k] > 0)
+        breakdown.push_back({{"difficulty", buckets[k]}, {"puzzles", int64_t(b_seqs[k])},
+                             {"token_accuracy", b_n[k] > 0 ? b_hit[k] / b_n[k] : 1.0},
+                             {"exact_accuracy", b_exact[k] / b_seqs[k]}});
   return {{"task", task.name()},
           {"model", model.config().family},
           {"params_total", model.param_total()},

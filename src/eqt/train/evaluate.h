@@ -1,8 +1,9 @@
 // eqt/train/evaluate.h — held-out metrics of a model on a task, as one JSON object:
 // task, model, params_total, loss, perplexity, bits_per_byte (loss / ln 2: per token, and
 // for byte-level text per byte), token_accuracy, exact_accuracy (every target of a sequence
-// right), mean_solver_steps, and breakdown: accuracy per position (for parity, position t
-// is the parity of the first t + 1 bits: the breakdown per length).
+// right), mean_solver_steps, and breakdown, as the task asks: accuracy per position (for
+// parity, position t is the parity of the first t + 1 bits: the breakdown per length), or
+// token and exact accuracy per difficulty bucket (sudoku, maze), or none (text).
 #pragma once
 
 #include "eqt/data/task.h"
@@ -12,6 +13,7 @@
 
 namespace eqt::train {
 
-nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch);
+// max_batches > 0 evaluates only the first max_batches held-out batches.
+nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches = 0);
 
 }  // namespace eqt::train

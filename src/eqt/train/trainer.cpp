@@ -2,6 +2,7 @@
 #include "eqt/train/trainer.h"
 
 #include "eqt/config/fields.h"
+#include "eqt/train/evaluate.h"
 
 #include <fmt/format.h>
 
@@ -32,6 +33,9 @@ void TrainOptions::validate() const {
   if (warmup < 0) bad("warmup", std::to_string(warmup), ">= 0");
   if (schedule != "cosine" && schedule != "linear") bad("schedule", schedule, "cosine | linear");
   if (log_every < 1) bad("log_every", std::to_string(log_every), ">= 1");
+  if (!(ema >= 0 && ema < 1)) bad("ema", std::to_string(ema), "0 (off) or a decay in (0, 1)");
+  if (eval_every < 0) bad("eval_every", std::to_string(eval_every), ">= 0");
+  if (eval_batches < 0) bad("eval_batches", std::to_string(eval_batches), ">= 0");
 }
 
 double learning_rate(const TrainOptions& o, int64_t step) {
@@ -57,6 +61,40 @@ Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data:
   std::filesystem::create_directories(out_dir_);
   opt_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(o_.lr).weight_decay(o_.weight_decay));
+  if (o_.ema > 0)
+    for (const auto& p : model_->parameters()) ema_.push_back(p.detach().clone());
+}
+
+void swap_parameters(models::ModelImpl& model, std::vector<torch::Tensor>& a) {
+  torch::NoGradGuard ng;
+  auto params = model.parameters();
+  TORCH_CHECK(a.size() == params.size(), "swap_parameters: ", a.size(), " tensors for ", params.size(), " parameters");
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto raw = params[i].detach().clone();
+    params[i].copy_(a[i]);
+    a[i] = raw;
+  }
+}
+
+void Trainer::update_ema() {
+  torch::NoGradGuard ng;
+  auto params = model_->parameters();
+  for (size_t i = 0; i < ema_.size(); ++i) ema_[i].mul_(o_.ema).add_(params[i].detach(), 1 - o_.ema);
+}
+
+void Trainer::validate_line(int64_t step, std::ofstream& metrics) {
+  if (!ema_.empty()) swap_parameters(*model_, ema_);
+  auto r = evaluate(*model_, *task_, o_.batch, o_.eval_batches);
+  if (!ema_.empty()) swap_parameters(*model_, ema_);
+  std::printf("step %6lld | validation loss %.4f | token acc %.4f | exact %.4f | solver %.1f\n", (long long)step,
+              r["loss"].get<double>(), r["token_accuracy"].get<double>(), r["exact_accuracy"].get<double>(),
+              r["mean_solver_steps"].get<double>());
+  std::fflush(stdout);
+  metrics << nlohmann::json{{"step", step}, {"val_loss", r["loss"]}, {"val_token_accuracy", r["token_accuracy"]},
+                            {"val_exact_accuracy", r["exact_accuracy"]}, {"val_solver_steps", r["mean_solver_steps"]}}
+                 .dump()
+          << "\n";
+  metrics.flush();
 }
 
 void Trainer::resume(const Checkpoint& ck) {
@@ -70,6 +108,10 @@ void Trainer::resume(const Checkpoint& ck) {
   restore_optimizer(mine, *opt_);
   step_ = ck.meta.value("step", int64_t(0));
   if (ck.rng_train.defined()) gen_.set_state(ck.rng_train);
+  if (o_.ema > 0 && !ck.ema.empty()) {
+    TORCH_CHECK(ck.ema.size() == ema_.size(), "resume: EMA size differs");
+    for (size_t i = 0; i < ema_.size(); ++i) ema_[i] = ck.ema[i].clone();
+  }
   if (ck.rng_global.defined()) {
     at::Generator global = at::detail::getDefaultCPUGenerator();  // shares the default's state
     global.set_state(ck.rng_global);
@@ -79,7 +121,7 @@ void Trainer::resume(const Checkpoint& ck) {
 void Trainer::save(int64_t step) {
   nlohmann::json meta = {{"step", step}, {"task", task_->options()}, {"train", config::to_json(o_)}};
   meta["task"]["name"] = task_->name();
-  save_checkpoint(checkpoint_path(), *model_, opt_.get(), meta, &gen_);
+  save_checkpoint(checkpoint_path(), *model_, opt_.get(), meta, &gen_, ema_);
 }
 
 TrainResult Trainer::run(int64_t until) {
@@ -119,6 +161,7 @@ TrainResult Trainer::run(int64_t until) {
     double gnorm = o_.clip > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip)
                                : torch::nn::utils::clip_grad_norm_(model_->parameters(), 1e30);
     opt_->step();
+    if (!ema_.empty()) update_ema();
     res.losses.push_back(loss_sum);
     window_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const int64_t done = step_ + 1;
@@ -137,6 +180,7 @@ TrainResult Trainer::run(int64_t until) {
       window_ms = 0;
       window_tokens = 0;
     }
+    if ((o_.eval_every > 0 && done % o_.eval_every == 0) || done == o_.steps) validate_line(done, metrics);
     if (o_.ckpt_every > 0 && done % o_.ckpt_every == 0) save(done);
     if (g_interrupted) {
       save(done);

@@ -3,7 +3,10 @@
 // AdamW with warmup then cosine (or constant then linear) decay, gradient clipping and
 // accumulation, fixed seeds. One log line per interval:
 //   step | loss | grad norm | lr | ms/step | tok/s | solver steps mean/max | residual
-// and the same as a JSON line in DIR/metrics.jsonl. A NaN or exploding loss stops the run
+// and the same as a JSON line in DIR/metrics.jsonl, plus a validation line ("val_loss",
+// "val_token_accuracy", ...) every eval_every steps and at the end. With ema > 0 an
+// exponential moving average of the weights is kept, saved as "ema.*" tensors, and it is
+// what validation (and `eqt eval`) measures. A NaN or exploding loss stops the run
 // with a message, leaving the last good checkpoint in place; Ctrl-C saves one and stops.
 // What it is not: distributed (a later issue), or a place that knows any family.
 #pragma once
@@ -31,6 +34,9 @@ struct TrainOptions {
   uint64_t seed = 0;
   int64_t log_every = 10;
   int64_t ckpt_every = 0;  // 0: only at the end
+  double ema = 0.0;        // decay of the weights' exponential moving average (0: off)
+  int64_t eval_every = 0;  // steps between validation lines (0: only at the end)
+  int64_t eval_batches = 4;  // held-out batches per validation line (0: all)
 
   template <class V>
   void visit(V& v) {
@@ -47,6 +53,9 @@ struct TrainOptions {
     v("seed", seed, "seed of initialisation and batch order");
     v("log_every", log_every, "steps between log lines");
     v("ckpt_every", ckpt_every, "steps between checkpoints (0: only at the end)");
+    v("ema", ema, "EMA decay of the weights, used for validation and eval (0: off)");
+    v("eval_every", eval_every, "steps between validation lines (0: only at the end)");
+    v("eval_batches", eval_batches, "held-out batches per validation line (0: all)");
   }
   void validate() const;
 };
@@ -71,6 +80,8 @@ class Trainer {
 
  private:
   void save(int64_t step);
+  void update_ema();
+  void validate_line(int64_t step, std::ofstream& metrics);
   std::shared_ptr<models::ModelImpl> model_;
   std::shared_ptr<data::Task> task_;
   TrainOptions o_;
@@ -78,7 +89,11 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> opt_;
   at::Generator gen_;
   int64_t step_ = 0;
+  std::vector<torch::Tensor> ema_;  // per parameter, when o_.ema > 0
 };
+
+// Swaps tensors `a` into the model's parameters and the parameters into `a` (EMA <-> raw).
+void swap_parameters(models::ModelImpl& model, std::vector<torch::Tensor>& a);
 
 // Cross-entropy over the positions whose target is not kIgnore. logits (B, T, V), targets (B, T).
 torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
