@@ -12,6 +12,6 @@ void register_env(CLI::App& app, int& exit_code);
 void register_bench(CLI::App& app, int& exit_code);
 void register_info(CLI::App& app, int& exit_code);
 void register_train(CLI::App& app, int& exit_code);  // train and eval
-void register_sudoku(CLI::App& app, int& exit_code);
+void register_puzzles(CLI::App& app, int& exit_code);  // sudoku and maze
 
 }  // namespace eqt::cli

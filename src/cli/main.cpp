@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   eqt::cli::register_bench(app, exit_code);
   eqt::cli::register_info(app, exit_code);
   eqt::cli::register_train(app, exit_code);
-  eqt::cli::register_sudoku(app, exit_code);
+  eqt::cli::register_puzzles(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,5 @@
 // Sudoku solver, generator, loader and augmentations.
+#include "eqt/data/make_task.h"
 #include "eqt/data/sudoku.h"
 
 #include <gtest/gtest.h>
@@ -95,6 +96,33 @@ TEST(Sudoku, LoaderNamesFileAndLine) {
   std::string wrong = kSolution;
   std::swap(wrong[0], wrong[1]);
   expect_load_error(ok + std::string(kPuzzle) + "," + wrong + "\n", "not the puzzle's solution");
+}
+
+// The task asks for the digit of every blank cell and nothing else; augmented training
+// puzzles still carry valid solutions.
+TEST(Sudoku, TaskTargetsAreTheBlanks) {
+  auto task = data::make_task("sudoku", {{"n_train", 20}, {"n_test", 12}, {"seed", 4}});
+  EXPECT_EQ(task->seq_len(), 81);
+  EXPECT_EQ(task->vocab(), 10);
+  int64_t seen = 0;
+  for (const auto& b : task->eval_batches(5)) {
+    seen += b.tokens.size(0);
+    auto asked = b.targets != data::kIgnore;
+    EXPECT_TRUE(asked.eq(b.tokens == 0).all().item<bool>());
+  }
+  EXPECT_EQ(seen, 12);
+  EXPECT_EQ(task->bucket_names().size(), 3u);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto b = task->train_batch(8, gen);
+  for (int64_t r = 0; r < 8; ++r) {
+    data::Grid puzzle{}, solution{};
+    for (int c = 0; c < 81; ++c) {
+      const int64_t tok = b.tokens[r][c].item<int64_t>(), tgt = b.targets[r][c].item<int64_t>();
+      puzzle[size_t(c)] = uint8_t(tok);
+      solution[size_t(c)] = uint8_t(tgt == data::kIgnore ? tok : tgt);
+    }
+    EXPECT_TRUE(data::is_valid_solution(puzzle, solution)) << r;
+  }
 }
 
 }  // namespace

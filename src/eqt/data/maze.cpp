@@ -200,6 +200,10 @@ std::vector<Maze> load_maze(const std::string& path) {
                                     std::to_string(p.moves) + " moves)");
       m.solution = all;
     } else {
+      // Without a marked path the target must be well defined: exactly one shortest path.
+      if (p.count > 1)
+        throw std::invalid_argument(where(block_start) + "maze has several shortest paths (" +
+                                    std::to_string(p.moves) + " moves); mark the intended one with 'o'");
       m.solution = mark_path(m.grid, p.cells);
     }
     out.push_back(std::move(m));

@@ -46,7 +46,7 @@ std::vector<Maze> generate_maze(int64_t count, uint64_t seed, const MazeGenOptio
 std::string to_text(const Maze& m, bool with_solution);
 // Errors name the file and line: ragged or non-square blocks, other characters, not exactly
 // one S and one G, no path, or an 'o' path that is not a shortest S-G path. Mazes given
-// without 'o' are solved by BFS.
+// without 'o' are solved by BFS and must then have a unique shortest path.
 std::vector<Maze> load_maze(const std::string& path);
 
 // The k-th symmetry of the square (k in 0..7: 4 rotations, each optionally mirrored),
