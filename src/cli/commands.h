@@ -13,5 +13,7 @@ void register_bench(CLI::App& app, int& exit_code);
 void register_info(CLI::App& app, int& exit_code);
 void register_train(CLI::App& app, int& exit_code);  // train and eval
 void register_puzzles(CLI::App& app, int& exit_code);  // sudoku and maze
+void register_plot(CLI::App& app, int& exit_code);
+void register_compare(CLI::App& app, int& exit_code);
 
 }  // namespace eqt::cli

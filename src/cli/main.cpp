@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   eqt::cli::register_info(app, exit_code);
   eqt::cli::register_train(app, exit_code);
   eqt::cli::register_puzzles(app, exit_code);
+  eqt::cli::register_plot(app, exit_code);
+  eqt::cli::register_compare(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

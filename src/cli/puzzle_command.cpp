@@ -7,6 +7,7 @@
 
 #include "eqt/data/maze.h"
 #include "eqt/data/sudoku.h"
+#include "eqt/io/text_file.h"
 
 #include <cstdio>
 #include <fstream>
@@ -30,18 +31,6 @@ struct MazeArgs {
   std::string out, file;
 };
 
-// Temp file + rename, so an interrupted run never leaves half a file under the real name.
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw std::invalid_argument("cannot write '" + path + "'");
-    out << text;
-    if (!out.flush()) throw std::runtime_error("writing '" + path + "' failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename onto '" + path + "'");
-}
-
 void register_maze(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<MazeArgs>();
   auto* cmd = app.add_subcommand("maze", "Generate or verify maze files (# wall, space open, S start, G goal, o path)");
@@ -57,7 +46,7 @@ void register_maze(CLI::App& app, int& exit_code) {
   gen->callback([a] {
     std::string text;
     for (const auto& m : data::generate_maze(a->count, a->seed, a->gen)) text += data::to_text(m, true) + "\n";
-    write_atomically(a->out, text);
+    io::write_text_file(a->out, text);
     std::printf("wrote %d mazes to %s\n", a->count, a->out.c_str());
   });
   auto* ver = cmd->add_subcommand("verify", "Check every maze in FILE: well formed, a path exists, a marked path is a shortest one");
@@ -85,7 +74,7 @@ void register_sudoku(CLI::App& app, int& exit_code) {
     std::string text;
     for (const auto& p : data::generate_sudoku(a->count, a->seed, a->min_clues))
       text += data::to_string(p.puzzle) + "," + data::to_string(p.solution) + "\n";
-    write_atomically(a->out, text);
+    io::write_text_file(a->out, text);
     std::printf("wrote %d puzzles to %s\n", a->count, a->out.c_str());
   });
   auto* ver = cmd->add_subcommand("verify", "Check that every puzzle in FILE is well formed and has exactly one solution");

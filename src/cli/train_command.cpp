@@ -57,7 +57,7 @@ struct TaskArgs {
 
 struct TrainArgs {
   std::string model = "attractor", task = "parity", config, out;
-  bool resume = false;
+  bool resume = false, dry_run = false;
   int64_t steps = 0, batch = 0;
   double lr = 0;
   int64_t seed = -1;
@@ -83,6 +83,9 @@ void run_train(const TrainArgs& a) {
     topt = config::from_json<train::TrainOptions>(ck->meta.value("train", nlohmann::json::object()));
     model = ck->model;  // already built from the checkpoint's config, weights loaded
   } else {
+    if (std::filesystem::exists(ckpt) && !a.dry_run)
+      throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt +
+                                  "); pass --resume to continue it, or choose another --out");
     std::string path = a.config.empty() ? preset_path(a.model, a.task) : a.config;
     nlohmann::json preset = nlohmann::json::object();
     if (!a.config.empty() || std::filesystem::exists(path))
@@ -109,15 +112,18 @@ void run_train(const TrainArgs& a) {
   if (a.steps > 0) topt.steps = a.steps;
   if (a.batch > 0) topt.batch = a.batch;
   if (a.lr > 0) topt.lr = a.lr;
+  topt.validate();
+  const nlohmann::json resolved = {
+      {"model", model->config().to_json()}, {"train", config::to_json(topt)}, {"task", task->options()}};
   std::printf("eqt train: %s on %s, %lld parameters, %lld steps, out %s\n", model->config().family.c_str(),
               task->name().c_str(), (long long)model->param_total(), (long long)topt.steps, a.out.c_str());
+  if (a.dry_run) {
+    std::printf("%s\n", resolved.dump(2).c_str());
+    return;
+  }
   train::Trainer trainer(model, task, topt, a.out);
   if (ck) trainer.resume(*ck);
-  std::ofstream(a.out + "/config.json") << nlohmann::json{{"model", model->config().to_json()},
-                                                         {"train", config::to_json(topt)},
-                                                         {"task", task->options()}}
-                                               .dump(2)
-                                        << "\n";
+  std::ofstream(a.out + "/config.json") << resolved.dump(2) << "\n";
   auto res = trainer.run();
   if (!res.stopped.empty()) throw std::runtime_error("training stopped: " + res.stopped);
   std::printf("eqt train: done at step %lld; checkpoint %s\n", (long long)res.step, trainer.checkpoint_path().c_str());
@@ -132,23 +138,6 @@ struct EvalArgs {
   TaskArgs task_args;
 };
 
-// Sets the refinement cap of the model's family: solver iterations (deq, attractor),
-// refinement steps (eqt), core iterations (looped). "max" keeps the trained setting.
-void set_cap(models::ModelConfig& c, const std::string& cap) {
-  if (cap == "max") return;
-  int64_t n = 0;
-  try {
-    n = std::stoll(cap);
-  } catch (...) {
-    throw std::invalid_argument("--solver-steps: '" + cap + "' is not a whole number or max");
-  }
-  if (n < 0) throw std::invalid_argument("--solver-steps: " + cap + " must be >= 0");
-  c.eval_max_iter = n;
-  c.eval_min_iter = std::min(c.eval_min_iter, n);
-  c.eqt_eval_steps = n;
-  if (c.family == "looped") c.loops = std::max<int64_t>(n, 1);
-}
-
 void run_eval(const EvalArgs& a) {
   auto ck = train::load_checkpoint(a.run + "/checkpoint.eqt");
   auto t = ck.meta.at("task");
@@ -160,19 +149,7 @@ void run_eval(const EvalArgs& a) {
   if (a.solver_steps.empty()) {
     out = train::evaluate(*ck.model, *task, a.batch);
   } else {
-    const auto base = ck.model->config();
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& cap : a.solver_steps) {
-      auto c = base;
-      set_cap(c, cap);
-      ck.model->config() = c;
-      auto r = train::evaluate(*ck.model, *task, a.batch);
-      r["solver_steps_cap"] = cap;
-      rows.push_back(r);
-    }
-    ck.model->config() = base;
-    out = rows[rows.size() - 1];
-    out["by_solver_steps"] = rows;
+    out = train::evaluate_by_caps(*ck.model, *task, a.solver_steps, a.batch);
   }
   out["weights"] = ema ? "ema" : "raw";
   // Kept beside the checkpoint for `eqt plot` (the internalisation curve).
@@ -207,6 +184,7 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   cmd->add_option("--config", a->config, "JSON {model, train, task} (default: configs/<model>-<task>.json)");
   cmd->add_option("--out", a->out, "run folder")->required();
   cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
+  cmd->add_flag("--dry-run", a->dry_run, "build task and model, print the resolved config, and stop");
   cmd->add_option("--steps", a->steps, "override the preset's optimizer steps");
   cmd->add_option("--batch", a->batch, "override the preset's batch size");
   cmd->add_option("--lr", a->lr, "override the preset's peak learning rate");

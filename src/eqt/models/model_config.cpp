@@ -110,4 +110,14 @@ grad::GradOptions ModelConfig::grad_options() const {
   return g;
 }
 
+ModelConfig ModelConfig::with_refinement_cap(int64_t n) const {
+  TORCH_CHECK(n >= 0, "refinement cap must be >= 0, got ", n);
+  ModelConfig c = *this;
+  c.eval_max_iter = n;
+  c.eval_min_iter = std::min(c.eval_min_iter, n);
+  c.eqt_eval_steps = n;
+  if (c.family == "looped") c.loops = std::max<int64_t>(n, 1);
+  return c;
+}
+
 }  // namespace eqt::models

@@ -142,6 +142,10 @@ struct ModelConfig {
 
   // Throws std::invalid_argument naming the bad field, its value and what is accepted.
   void validate() const;
+  // The same model with its refinement capped at n steps at inference: solver iterations
+  // (deq, attractor; 0 decodes the proposal), refinement steps (eqt; 0 skips refinement),
+  // core iterations (looped, at least 1). Standard models have nothing to cap.
+  ModelConfig with_refinement_cap(int64_t n) const;
   nlohmann::json to_json() const;
   // Applies j over base (defaults); unknown keys and bad values throw, naming them.
   static ModelConfig from_json(const nlohmann::json& j, const ModelConfig& base);

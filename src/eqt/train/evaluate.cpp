@@ -71,4 +71,32 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
           {"breakdown", breakdown}};
 }
 
+nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task, const std::vector<std::string>& caps,
+                                int64_t batch, int64_t max_batches) {
+  if (caps.empty()) throw std::invalid_argument("--solver-steps: give at least one cap, e.g. 0,1,2,4,max");
+  const auto base = model.config();
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& cap : caps) {
+    int64_t n = -1;
+    if (cap != "max") {
+      size_t used = 0;
+      try {
+        n = std::stoll(cap, &used);
+      } catch (...) {
+        used = 0;
+      }
+      if (used != cap.size() || n < 0)
+        throw std::invalid_argument("--solver-steps: '" + cap + "' is not a whole number >= 0 or 'max'");
+    }
+    model.config() = n < 0 ? base : base.with_refinement_cap(n);
+    auto r = evaluate(model, task, batch, max_batches);
+    r["solver_steps_cap"] = cap;
+    rows.push_back(r);
+  }
+  model.config() = base;
+  auto out = rows.back();
+  out["by_solver_steps"] = rows;
+  return out;
+}
+
 }  // namespace eqt::train

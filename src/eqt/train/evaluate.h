@@ -16,4 +16,12 @@ namespace eqt::train {
 // max_batches > 0 evaluates only the first max_batches held-out batches.
 nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches = 0);
 
+// The equilibrium-internalisation curve: evaluate() once per refinement cap ("max" keeps
+// the trained setting, otherwise a whole number >= 0: ModelConfig::with_refinement_cap).
+// Returns the last cap's metrics with every cap's under "by_solver_steps" (each with its
+// "solver_steps_cap"). The model's config is restored afterwards. Bad caps are
+// std::invalid_argument naming the value.
+nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task, const std::vector<std::string>& caps,
+                                int64_t batch, int64_t max_batches = 0);
+
 }  // namespace eqt::train

@@ -1,0 +1,82 @@
+// cli/compare_command.cpp — `eqt compare RUN...`: one table of held-out metrics for runs
+// trained on the same task, read from each run's eval.json (written by `eqt eval`; measured
+// here when missing), with the internalisation curve when eval_by_solver_steps.json exists,
+// and the plots each run folder holds.
+// What it is not: a statistics tool; one seed per run, no error bars.
+#include "cli/commands.h"
+#include "cli/json_file.h"
+
+#include "eqt/data/make_task.h"
+#include "eqt/train/evaluate.h"
+#include "eqt/train/trainer.h"
+
+#include <filesystem>
+#include <memory>
+
+namespace eqt::cli {
+namespace {
+
+struct CompareArgs {
+  std::vector<std::string> runs;
+  int64_t batch = 256;
+};
+
+nlohmann::json metrics_of(const std::string& run, int64_t batch) {
+  const std::string cached = run + "/eval.json";
+  if (std::filesystem::exists(cached)) return read_json_file(cached);
+  auto ck = train::load_checkpoint(run + "/checkpoint.eqt");
+  auto t = ck.meta.at("task");
+  auto task = data::make_task(t.at("name"), t);
+  if (!ck.ema.empty()) train::swap_parameters(*ck.model, ck.ema);
+  auto r = train::evaluate(*ck.model, *task, batch);
+  r["weights"] = ck.ema.empty() ? "raw" : "ema";
+  std::ofstream(cached) << r.dump(2) << "\n";
+  return r;
+}
+
+void run_compare(const CompareArgs& a) {
+  std::vector<nlohmann::json> rows;
+  for (const auto& run : a.runs) rows.push_back(metrics_of(run, a.batch));
+  const std::string task = rows[0].value("task", std::string("?"));
+  for (size_t i = 1; i < rows.size(); ++i)
+    if (rows[i].value("task", std::string("?")) != task)
+      throw std::invalid_argument("eqt compare: run '" + a.runs[i] + "' is on task '" +
+                                  rows[i].value("task", std::string("?")) + "', the first on '" + task +
+                                  "'; compare runs of one task");
+  const bool text = task == "text";
+  std::printf("\n%-12s %10s %10s %12s %12s %12s  %s\n", "model", "params", "loss", text ? "bits/byte" : "token acc",
+              text ? "perplexity" : "exact acc", "solver steps", "run");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    std::printf("%-12s %10lld %10.4f %12.4f %12.4f %12.2f  %s\n", r["model"].get<std::string>().c_str(),
+                (long long)r["params_total"].get<int64_t>(), r["loss"].get<double>(),
+                r[text ? "bits_per_byte" : "token_accuracy"].get<double>(),
+                r[text ? "perplexity" : "exact_accuracy"].get<double>(), r["mean_solver_steps"].get<double>(),
+                a.runs[i].c_str());
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string curve = a.runs[i] + "/eval_by_solver_steps.json";
+    if (!std::filesystem::exists(curve)) continue;
+    std::printf("\n%s, held-out %s per solver-step cap (equilibrium internalisation):\n",
+                rows[i]["model"].get<std::string>().c_str(), text ? "bits/byte" : "token accuracy");
+    for (const auto& r : read_json_file(curve).at("by_solver_steps"))
+      std::printf("  cap %-4s %8.4f  (steps used %.2f)\n", r["solver_steps_cap"].get<std::string>().c_str(),
+                  r[text ? "bits_per_byte" : "token_accuracy"].get<double>(), r["mean_solver_steps"].get<double>());
+  }
+  std::printf("\nplots:\n");
+  for (const auto& run : a.runs)
+    for (const char* name : {"loss", "solver_steps", "residual", "internalisation"})
+      if (std::filesystem::exists(run + "/" + name + ".svg")) std::printf("  %s/%s.svg\n", run.c_str(), name);
+}
+
+}  // namespace
+
+void register_compare(CLI::App& app, int& /*exit_code*/) {
+  auto a = std::make_shared<CompareArgs>();
+  auto* cmd = app.add_subcommand("compare", "Print one table of held-out metrics for several runs of one task");
+  cmd->add_option("runs", a->runs, "run folders written by eqt train")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--batch", a->batch, "evaluation batch size when a run has no eval.json")->capture_default_str();
+  cmd->callback([a] { run_compare(*a); });
+}
+
+}  // namespace eqt::cli

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Every preset in configs/ (CPU) and configs/paper/ builds its task and model: `eqt train
+--dry-run` parses it (unknown keys are errors), and the printed config keeps the preset's
+values. Data sets are shrunk with --n-train / --n-test so the check takes seconds.
+Usage: check_presets.py EQT_BINARY SOURCE_DIR"""
+import glob, json, os, subprocess, sys, tempfile
+
+eqt, src = sys.argv[1], sys.argv[2]
+paths = sorted(glob.glob(os.path.join(src, "configs", "*.json")) + glob.glob(os.path.join(src, "configs", "paper", "*.json")))
+families = {"standard", "looped", "deq", "attractor", "eqt"}
+tasks = {"parity", "text", "sudoku", "maze"}
+failures, seen = [], set()
+
+
+def flat(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from flat(v, prefix + k + ".")
+        else:
+            yield prefix + k, v
+
+
+for path in paths:
+    model, task = os.path.basename(path)[:-5].split("-")
+    if model not in families or task not in tasks:
+        failures.append(f"{path}: name is not <model>-<task>.json")
+        continue
+    if "paper" not in path:
+        seen.add((model, task))
+    cmd = [eqt, "train", "--model", model, "--task", task, "--config", path, "--out", tempfile.mkdtemp(), "--dry-run"]
+    if task != "text":
+        cmd += ["--n-train", "4", "--n-test", "4"]
+    if task == "maze":
+        cmd += ["--min-path", "4"]  # generation of long paths is the slow part, not what is checked here
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        failures.append(f"{path}: exit {r.returncode}: {r.stderr.strip()}")
+        continue
+    out = r.stdout[r.stdout.index("{"):]
+    resolved = json.loads(out)
+    preset = json.load(open(path))
+    # Each model and train value of the preset is in the resolved config.
+    got = dict(flat(resolved["model"]))
+    for key, value in flat(preset.get("model", {})):
+        if got.get(key) != value:
+            failures.append(f"{path}: model.{key} = {got.get(key)!r}, preset says {value!r}")
+    for key, value in preset.get("train", {}).items():
+        if resolved["train"].get(key) != value:
+            failures.append(f"{path}: train.{key} = {resolved['train'].get(key)!r}, preset says {value!r}")
+    params = r.stdout.split(",")[1].strip()
+    print(f"  ok {os.path.relpath(path, src)}: {params}")
+
+missing = sorted({(m, t) for m in families for t in tasks} - seen)
+if missing:
+    failures.append("no CPU preset for " + ", ".join(f"{m}-{t}" for m, t in missing))
+for f in failures:
+    print("FAIL", f)
+print(f"{len(paths)} presets checked, {len(failures)} failures")
+sys.exit(1 if failures else 0)
