@@ -39,15 +39,19 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   if (!(hi > lo)) return {lo};
   const double raw = (hi - lo) / std::max(1, target - 1);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = mag;
-  for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * mag >= raw) {
-      step = m * mag;
+  double m = 10;
+  for (double c : {1.0, 2.0, 5.0})
+    if (c * mag >= raw) {
+      m = c;
       break;
     }
+  const double step = m * mag;
+  // Tick k is k * m * 10^e, computed as an integer divided (or multiplied) by a power of
+  // ten so that 0.6 prints as 0.6, not as an accumulated 0.6000000000000001.
+  const double inv = mag < 1 ? std::round(1 / mag) : 0;
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
-    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k += 1)
+    ticks.push_back(k == 0 ? 0.0 : inv > 0 ? k * m / inv : k * m * mag);
   return ticks;
 }
 

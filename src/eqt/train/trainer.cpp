@@ -132,7 +132,7 @@ TrainResult Trainer::run(int64_t until) {
   g_interrupted = false;
   model_->train();
   double window_ms = 0;
-  int64_t window_tokens = 0;
+  int64_t window_tokens = 0, window_steps = 0;
   for (; step_ < last; ++step_) {
     auto t0 = std::chrono::steady_clock::now();
     const double lr = learning_rate(o_, step_);
@@ -164,9 +164,10 @@ TrainResult Trainer::run(int64_t until) {
     if (!ema_.empty()) update_ema();
     res.losses.push_back(loss_sum);
     window_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ++window_steps;
     const int64_t done = step_ + 1;
     if (done % o_.log_every == 0 || done == last) {
-      const double ms = window_ms / double(o_.log_every);
+      const double ms = window_ms / double(window_steps);  // the last window may be shorter
       const double tps = window_tokens / (window_ms / 1000.0);
       std::printf("step %6lld | loss %.4f | gnorm %.3f | lr %.2e | %7.1f ms | %8.0f tok/s | solver %.1f/%.0f | res %.1e\n",
                   (long long)done, loss_sum, gnorm, lr, ms, tps, steps_mean, steps_max, res_mean);
@@ -178,7 +179,7 @@ TrainResult Trainer::run(int64_t until) {
               << "\n";
       metrics.flush();
       window_ms = 0;
-      window_tokens = 0;
+      window_tokens = window_steps = 0;
     }
     if ((o_.eval_every > 0 && done % o_.eval_every == 0) || done == o_.steps) validate_line(done, metrics);
     if (o_.ckpt_every > 0 && done % o_.ckpt_every == 0) save(done);

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""End to end through the command line, on tiny runs: train, eval --json (exactly one JSON
+object with the documented keys), the internalisation sweep, plot, compare, resume, and the
+errors a user meets (an existing run folder, a bad cap, a non-UTF-8 text file).
+Usage: check_train_eval.py EQT_BINARY"""
+import json, os, subprocess, sys, tempfile
+
+eqt = sys.argv[1]
+work = tempfile.mkdtemp(prefix="eqt_cli_")
+env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+failures = []
+
+
+def run(*args, ok=True):
+    r = subprocess.run([eqt, *args], capture_output=True, text=True, env=env)
+    if ok and r.returncode != 0:
+        print(r.stdout, r.stderr)
+        raise SystemExit(f"FAIL: eqt {' '.join(args)} exited {r.returncode}")
+    return r
+
+
+def check(cond, what):
+    print(("  ok   " if cond else "  FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+tiny = ["--task", "parity", "--length", "8", "--n-train", "64", "--n-test", "32", "--batch", "8"]
+att, std = os.path.join(work, "att"), os.path.join(work, "std")
+run("train", "--model", "attractor", *tiny, "--steps", "4", "--out", att)
+run("train", "--model", "standard", *tiny, "--steps", "4", "--out", std)
+
+out = run("eval", "--run", att, "--json").stdout
+lines = [l for l in out.splitlines() if l.strip()]
+check(len(lines) == 1, "eval --json prints exactly one line")
+r = json.loads(lines[0])
+keys = {"task", "model", "params_total", "token_accuracy", "exact_accuracy", "perplexity", "bits_per_byte",
+        "mean_solver_steps", "breakdown"}
+check(keys <= set(r), f"eval --json has {sorted(keys)}")
+check(len(r["breakdown"]) == 8 and "length" in r["breakdown"][0], "parity breakdown has one row per length")
+
+sweep = json.loads(run("eval", "--run", att, "--solver-steps", "0,2,max", "--json").stdout)
+caps = [row["solver_steps_cap"] for row in sweep["by_solver_steps"]]
+check(caps == ["0", "2", "max"], f"by_solver_steps caps {caps}")
+check(sweep["by_solver_steps"][0]["mean_solver_steps"] == 0, "cap 0 uses no solver step")
+check(sweep["by_solver_steps"][1]["mean_solver_steps"] <= 2, "cap 2 uses at most 2 steps")
+
+run("plot", att)
+for name in ["loss", "solver_steps", "residual", "internalisation"]:
+    path = os.path.join(att, name + ".svg")
+    check(os.path.exists(path) and open(path).read().startswith("<svg"), f"plot wrote {name}.svg")
+
+table = run("compare", std, att).stdout
+check("standard" in table and "attractor" in table, "compare prints both runs")
+
+again = run("train", "--model", "attractor", *tiny, "--steps", "4", "--out", att, ok=False)
+check(again.returncode != 0 and "already holds a run" in again.stderr, "an existing run folder is not overwritten")
+run("train", "--model", "attractor", "--out", att, "--resume", "--steps", "6")
+steps = [json.loads(l)["step"] for l in open(os.path.join(att, "metrics.jsonl")) if '"loss"' in l]
+check(steps[-1] == 6, f"--resume continues to step 6 (last logged {steps[-1]})")
+
+bad = run("eval", "--run", att, "--solver-steps", "2,abc", ok=False)
+check(bad.returncode != 0 and "'abc'" in bad.stderr, "a bad cap is named: " + bad.stderr.strip())
+
+text = os.path.join(work, "latin1.txt")
+with open(text, "wb") as f:
+    f.write(b"line one\nline two caf\xe9\n" * 100)
+bad = run("train", "--model", "standard", "--task", "text", "--data", text, "--seq-len", "16", "--steps", "1",
+          "--out", os.path.join(work, "txt"), ok=False)
+check(bad.returncode != 0 and f"{text}:2:13:" in bad.stderr, "non-UTF-8 text is named with line and column: " +
+      bad.stderr.strip())
+
+print(f"{len(failures)} failures")
+sys.exit(1 if failures else 0)
