@@ -59,7 +59,8 @@ void run_compare(const CompareArgs& a) {
     if (!std::filesystem::exists(curve)) continue;
     std::printf("\n%s, held-out %s per solver-step cap (equilibrium internalisation):\n",
                 rows[i]["model"].get<std::string>().c_str(), text ? "bits/byte" : "token accuracy");
-    for (const auto& r : read_json_file(curve).at("by_solver_steps"))
+    const auto sweep = read_json_file(curve);  // kept alive: a range-for over a temporary's member dangles
+    for (const auto& r : sweep.at("by_solver_steps"))
       std::printf("  cap %-4s %8.4f  (steps used %.2f)\n", r["solver_steps_cap"].get<std::string>().c_str(),
                   r[text ? "bits_per_byte" : "token_accuracy"].get<double>(), r["mean_solver_steps"].get<double>());
   }

@@ -52,6 +52,7 @@ for name in ["loss", "solver_steps", "residual", "internalisation"]:
 
 table = run("compare", std, att).stdout
 check("standard" in table and "attractor" in table, "compare prints both runs")
+check("cap 0" in table and "cap max" in table, "compare prints the attractor's internalisation curve")
 
 again = run("train", "--model", "attractor", *tiny, "--steps", "4", "--out", att, ok=False)
 check(again.returncode != 0 and "already holds a run" in again.stderr, "an existing run folder is not overwritten")

@@ -183,4 +183,24 @@ TEST(Equilibrium, ModeNamesRoundTrip) {
   EXPECT_THROW(grad::mode_from_string("jfb"), std::invalid_argument);
 }
 
+// At inference the answer is f of the last measured iterate: with plain iteration and a cap
+// of T evaluations it is exactly T applications of f from z0 (so a cap of 1 is f(z0), the
+// same value training's implicit modes return), never the start itself.
+TEST(Equilibrium, InferenceCapOfTIsTApplications) {
+  auto m = test::tanh_map(B, D, E, 0.9, 21);
+  torch::NoGradGuard ng;
+  auto z0 = torch::zeros({B, D}, torch::kFloat64);
+  double worst = 0;
+  for (int64_t T : {1, 2, 5}) {
+    auto opts = solve::SolverOptions().method(solve::Method::Picard).tol(0.0).min_iter(0).max_iter(T);
+    auto eq = grad::find_equilibrium(m, z0, opts, grad::GradOptions().mode(grad::Mode::OneStep));
+    auto expect = z0;
+    for (int64_t t = 0; t < T; ++t) expect = m(expect);
+    worst = std::max(worst, (eq.z - expect).abs().max().item<double>());
+    EXPECT_EQ(eq.forward.fevals, T);
+  }
+  std::printf("  cap T vs T applications of f: max error %.3e\n", worst);
+  EXPECT_LT(worst, 1e-15);
+}
+
 }  // namespace

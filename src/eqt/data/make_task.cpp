@@ -33,7 +33,11 @@ std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o
     return std::make_shared<ParityTask>(p);
   }
   if (name == "text") {
-    only_keys(name, o, {"data", "seq_len", "val_fraction", "val_windows"});
+    only_keys(name, o, {"data", "seq_len", "val_fraction", "val_windows", "tokenizer"});
+    // Recorded in checkpoints so a future subword tokenizer cannot be confused with bytes.
+    const std::string tok = o.value("tokenizer", std::string("bytes"));
+    if (tok != "bytes")
+      throw std::invalid_argument("text tokenizer '" + tok + "' is not available; accepted: bytes");
     TextOptions t;
     t.data = o.value("data", t.data);
     // Stored in checkpoints: make it independent of the working directory.

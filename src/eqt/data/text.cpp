@@ -118,7 +118,11 @@ std::vector<Batch> TextTask::eval_batches(int64_t batch_size) const {
 }
 
 nlohmann::json TextTask::options() const {
-  return {{"data", o_.data}, {"seq_len", o_.seq_len}, {"val_fraction", o_.val_fraction}, {"val_windows", o_.val_windows}};
+  return {{"data", o_.data},
+          {"seq_len", o_.seq_len},
+          {"val_fraction", o_.val_fraction},
+          {"val_windows", o_.val_windows},
+          {"tokenizer", "bytes"}};
 }
 
 }  // namespace eqt::data

@@ -45,7 +45,10 @@ Equilibrium find_equilibrium(const solve::Map& f, const torch::Tensor& z0,
 
   eq.forward = solve::solve(f, z0, fwd);
   if (!training) {
-    eq.z = eq.forward.z;
+    // f(z*), which the solver already evaluated to measure z*'s residual: the same value
+    // the implicit modes return while training, and with a cap of T evaluations the
+    // answer has T applications of f behind it (cap 1 = f(z0), not z0).
+    eq.z = eq.forward.fz;
     return eq;
   }
   switch (g.mode()) {

@@ -55,6 +55,7 @@ SolveResult run(const Map& f, const torch::Tensor& z0, const SolverOptions& o, b
 
   torch::Tensor x = graph ? z0.reshape({B, D}) : z0.detach().reshape({B, D}).clone();  // (B, D)
   torch::Tensor z_out = x;                                       // (B, D) last good iterate
+  torch::Tensor f_out = x;                                       // (B, D) f(z_out)
   torch::Tensor out_abs = torch::full({B}, std::numeric_limits<double>::infinity(), dopt);
   torch::Tensor out_rel = out_abs.clone();                       // (B,)
   torch::Tensor since = torch::zeros({B}, lopt);     // (B,) eval where meeting began, 0 = not
@@ -88,6 +89,7 @@ SolveResult run(const Map& f, const torch::Tensor& z0, const SolverOptions& o, b
     torch::Tensor started = torch::where(since.gt(0), since, torch::full_like(since, k));
     since = torch::where(live, torch::where(meet, started, torch::zeros_like(since)), since);
     z_out = torch::where(live.unsqueeze(1), x, z_out);
+    f_out = torch::where(live.unsqueeze(1), fx, f_out);
     out_abs = torch::where(live, abs, out_abs);
     out_rel = torch::where(live, rel, out_rel);
 
@@ -102,7 +104,8 @@ SolveResult run(const Map& f, const torch::Tensor& z0, const SolverOptions& o, b
 
   SolveResult r;
   r.z = z_out.view(shape);
-  if (!graph) r.z = r.z.detach();
+  r.fz = f_out.view(shape);
+  if (!graph) r.z = r.z.detach(), r.fz = r.fz.detach();
   auto conv = since.gt(0), div = div_step.gt(0);
   r.status = torch::where(div, torch::full_like(since, int64_t(Status::Diverged)),
                           torch::where(conv, torch::full_like(since, int64_t(Status::Converged)),

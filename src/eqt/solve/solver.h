@@ -52,6 +52,8 @@ struct SolverOptions {
 
 struct SolveResult {
   torch::Tensor z;          // (B, ...) the solution, detached; never holds NaN
+  torch::Tensor fz;         // (B, ...) f(z), already computed to measure z's residual
+                            // (z itself for a sample that diverged at the first evaluation)
   torch::Tensor steps;      // (B,) int64 f-evaluations until the sample met its stop test
   torch::Tensor status;     // (B,) int64 values of Status
   torch::Tensor abs_res;    // (B,) float64 ||f(z) - z|| of the returned z
