@@ -6,9 +6,8 @@
 #include "cli/commands.h"
 #include "cli/json_file.h"
 
-#include "eqt/data/make_task.h"
 #include "eqt/train/evaluate.h"
-#include "eqt/train/trainer.h"
+#include "eqt/train/run_folder.h"
 
 #include <filesystem>
 #include <memory>
@@ -24,12 +23,9 @@ struct CompareArgs {
 nlohmann::json metrics_of(const std::string& run, int64_t batch) {
   const std::string cached = run + "/eval.json";
   if (std::filesystem::exists(cached)) return read_json_file(cached);
-  auto ck = train::load_checkpoint(run + "/checkpoint.eqt");
-  auto t = ck.meta.at("task");
-  auto task = data::make_task(t.at("name"), t);
-  if (!ck.ema.empty()) train::swap_parameters(*ck.model, ck.ema);
-  auto r = train::evaluate(*ck.model, *task, batch);
-  r["weights"] = ck.ema.empty() ? "raw" : "ema";
+  auto opened = train::open_run(run);
+  auto r = train::evaluate(*opened.ck.model, *opened.task, batch);
+  r["weights"] = opened.ema ? "ema" : "raw";
   std::ofstream(cached) << r.dump(2) << "\n";
   return r;
 }

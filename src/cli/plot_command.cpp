@@ -10,11 +10,10 @@
 // What it is not: an analysis tool; each plot is a view of data the run already has.
 #include "cli/commands.h"
 
-#include "eqt/data/make_task.h"
 #include "eqt/io/svg_plot.h"
 #include "eqt/io/text_file.h"
 #include "eqt/train/evaluate.h"
-#include "eqt/train/trainer.h"
+#include "eqt/train/run_folder.h"
 
 #include <filesystem>
 #include <fstream>
@@ -79,9 +78,11 @@ std::vector<io::Series> trace_series(const torch::Tensor& trace, const std::stri
 void run_plot(const PlotArgs& a) {
   const std::string dir = a.run;
   const auto rows = read_metrics(dir + "/metrics.jsonl");
-  auto ck = train::load_checkpoint(dir + "/checkpoint.eqt");
-  const auto family = ck.model->config().family;
-  const std::string title = family + " on " + ck.meta.at("task").value("name", std::string("?"));
+  auto run = train::open_run(dir);  // EMA weights when kept: what eqt eval measures
+  auto& model = *run.ck.model;
+  const auto& task = run.task;
+  const auto family = model.config().family;
+  const std::string title = family + " on " + task->name();
 
   save(dir + "/loss.svg", {column(rows, "loss", "train"), column(rows, "val_loss", "validation")},
        {"loss: " + title, "step", "cross-entropy (nats)", true});
@@ -90,14 +91,11 @@ void run_plot(const PlotArgs& a) {
          {column(rows, "solver_steps_mean", "mean"), column(rows, "solver_steps_max", "max")},
          {"solver steps while training: " + title, "step", "steps per forward", false});
 
-  auto t = ck.meta.at("task");
-  auto task = data::make_task(t.at("name"), t);
-  if (!ck.ema.empty()) train::swap_parameters(*ck.model, ck.ema);  // what eqt eval measures
   if (family == "deq" || family == "attractor" || family == "eqt") {
     torch::NoGradGuard ng;
-    ck.model->eval();
+    model.eval();
     auto batch = task->eval_batches(a.batch).front();
-    auto out = ck.model->forward(batch.tokens);
+    auto out = model.forward(batch.tokens);
     if (family == "eqt" && out.stats.energy_trace.defined())
       save(dir + "/residual.svg", trace_series(out.stats.energy_trace, "objective"),
            {"refinement objective (first refined layer): " + title, "gradient step", "E(h) + |h - f|^2 / 2 gamma",
@@ -118,7 +116,7 @@ void run_plot(const PlotArgs& a) {
                 (long long)a.batch);
     for (const auto& c : a.caps) std::printf(" %s", c.c_str());
     std::printf(")\n");
-    by = train::evaluate_by_caps(*ck.model, *task, a.caps, a.batch, a.max_batches).at("by_solver_steps");
+    by = train::evaluate_by_caps(model, *task, a.caps, a.batch, a.max_batches).at("by_solver_steps");
   }
   // x = solver steps actually used under each cap, so "max" lands where the model stops.
   const bool text = task->name() == "text";

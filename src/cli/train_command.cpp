@@ -9,6 +9,7 @@
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
 #include "eqt/train/evaluate.h"
+#include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"
 
 #include <filesystem>
@@ -139,17 +140,17 @@ struct EvalArgs {
 };
 
 void run_eval(const EvalArgs& a) {
-  auto ck = train::load_checkpoint(a.run + "/checkpoint.eqt");
-  auto t = ck.meta.at("task");
-  a.task_args.apply(t);
-  auto task = data::make_task(t.at("name"), t);
-  const bool ema = !ck.ema.empty() && !a.raw_weights;
-  if (ema) train::swap_parameters(*ck.model, ck.ema);
+  nlohmann::json overrides = nlohmann::json::object();
+  a.task_args.apply(overrides);
+  auto run = train::open_run(a.run, !a.raw_weights, overrides);
+  auto& model = *run.ck.model;
+  const auto& task = run.task;
+  const bool ema = run.ema;
   nlohmann::json out;
   if (a.solver_steps.empty()) {
-    out = train::evaluate(*ck.model, *task, a.batch);
+    out = train::evaluate(model, *task, a.batch);
   } else {
-    out = train::evaluate_by_caps(*ck.model, *task, a.solver_steps, a.batch);
+    out = train::evaluate_by_caps(model, *task, a.solver_steps, a.batch);
   }
   out["weights"] = ema ? "ema" : "raw";
   // Kept beside the checkpoint for `eqt plot` (the internalisation curve).
