@@ -74,8 +74,7 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
 nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task, const std::vector<std::string>& caps,
                                 int64_t batch, int64_t max_batches) {
   if (caps.empty()) throw std::invalid_argument("--solver-steps: give at least one cap, e.g. 0,1,2,4,max");
-  const auto base = model.config();
-  nlohmann::json rows = nlohmann::json::array();
+  std::vector<int64_t> limits;  // -1 = max; all parsed before any (slow) evaluation runs
   for (const auto& cap : caps) {
     int64_t n = -1;
     if (cap != "max") {
@@ -88,9 +87,14 @@ nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task
       if (used != cap.size() || n < 0)
         throw std::invalid_argument("--solver-steps: '" + cap + "' is not a whole number >= 0 or 'max'");
     }
-    model.config() = n < 0 ? base : base.with_refinement_cap(n);
+    limits.push_back(n);
+  }
+  const auto base = model.config();
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t i = 0; i < caps.size(); ++i) {
+    model.config() = limits[i] < 0 ? base : base.with_refinement_cap(limits[i]);
     auto r = evaluate(model, task, batch, max_batches);
-    r["solver_steps_cap"] = cap;
+    r["solver_steps_cap"] = caps[i];
     rows.push_back(r);
   }
   model.config() = base;
