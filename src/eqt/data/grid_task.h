@@ -47,6 +47,15 @@ class GridTask final : public Task {
   nlohmann::json options_;
 };
 
+// Every puzzle of ps converted by `convert` (a puzzle -> GridExample function).
+template <class Puzzle, class Convert>
+std::vector<GridExample> to_examples(const std::vector<Puzzle>& ps, Convert convert) {
+  std::vector<GridExample> out;
+  out.reserve(ps.size());
+  for (const auto& p : ps) out.push_back(convert(p));
+  return out;
+}
+
 // Splits `all` into (train, test) keeping the last n_test for testing; errors if too few.
 std::pair<std::vector<GridExample>, std::vector<GridExample>> split_examples(std::vector<GridExample> all,
                                                                              int64_t n_test,

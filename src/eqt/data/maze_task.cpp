@@ -32,12 +32,6 @@ Maze from_example(const GridExample& e, int64_t n) {
   return m;
 }
 
-std::vector<GridExample> examples(const std::vector<Maze>& ms) {
-  std::vector<GridExample> out;
-  for (const auto& m : ms) out.push_back(to_example(m));
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<Task> make_maze_task(const nlohmann::json& o) {
@@ -58,10 +52,10 @@ std::shared_ptr<Task> make_maze_task(const nlohmann::json& o) {
         throw std::invalid_argument("maze file '" + file + "': maze " + std::to_string(i + 1) + " is " +
                                     std::to_string(all[i].n) + " x " + std::to_string(all[i].n) + ", the first is " +
                                     std::to_string(g.n) + " x " + std::to_string(g.n) + "; one size per file");
-    std::tie(train, test) = split_examples(examples(all), n_test, "maze file '" + file + "'");
+    std::tie(train, test) = split_examples(to_examples(all, to_example), n_test, "maze file '" + file + "'");
   } else {
-    train = examples(generate_maze(n_train, seed * 2 + 1, g));
-    test = examples(generate_maze(n_test, seed * 2 + 2, g));
+    train = to_examples(generate_maze(n_train, seed * 2 + 1, g), to_example);
+    test = to_examples(generate_maze(n_test, seed * 2 + 2, g), to_example);
   }
   Augment aug;
   const int64_t n = g.n;

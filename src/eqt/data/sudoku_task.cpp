@@ -29,12 +29,6 @@ SudokuPuzzle from_example(const GridExample& e) {
   return p;
 }
 
-std::vector<GridExample> examples(const std::vector<SudokuPuzzle>& ps) {
-  std::vector<GridExample> out;
-  for (const auto& p : ps) out.push_back(to_example(p));
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<Task> make_sudoku_task(const nlohmann::json& o) {
@@ -45,12 +39,12 @@ std::shared_ptr<Task> make_sudoku_task(const nlohmann::json& o) {
   if (n_train < 1 || n_test < 1) throw std::invalid_argument("sudoku n_train and n_test must be >= 1");
   std::vector<GridExample> train, test;
   if (!file.empty()) {
-    std::tie(train, test) = split_examples(examples(load_sudoku(file)), n_test, "sudoku file '" + file + "'");
+    std::tie(train, test) = split_examples(to_examples(load_sudoku(file), to_example), n_test, "sudoku file '" + file + "'");
   } else {
     if (min_clues < 17 || min_clues > 80)
       throw std::invalid_argument("sudoku min_clues " + std::to_string(min_clues) + " must be in 17..80");
-    train = examples(generate_sudoku(int(n_train), seed * 2 + 1, min_clues));
-    test = examples(generate_sudoku(int(n_test), seed * 2 + 2, min_clues));
+    train = to_examples(generate_sudoku(int(n_train), seed * 2 + 1, min_clues), to_example);
+    test = to_examples(generate_sudoku(int(n_test), seed * 2 + 2, min_clues), to_example);
   }
   Augment aug;
   if (o.value("augment", true))
