@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/json_file.h"
 
+#include "eqt/io/text_file.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 
@@ -26,7 +27,7 @@ nlohmann::json metrics_of(const std::string& run, int64_t batch) {
   auto opened = train::open_run(run);
   auto r = train::evaluate(*opened.ck.model, *opened.task, batch);
   r["weights"] = opened.ema ? "ema" : "raw";
-  std::ofstream(cached) << r.dump(2) << "\n";
+  io::write_text_file(cached, r.dump(2) + "\n");
   return r;
 }
 

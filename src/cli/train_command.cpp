@@ -8,6 +8,7 @@
 
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
+#include "eqt/io/text_file.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"
@@ -124,7 +125,7 @@ void run_train(const TrainArgs& a) {
   }
   train::Trainer trainer(model, task, topt, a.out);
   if (ck) trainer.resume(*ck);
-  std::ofstream(a.out + "/config.json") << resolved.dump(2) << "\n";
+  io::write_text_file(a.out + "/config.json", resolved.dump(2) + "\n");
   auto res = trainer.run();
   if (!res.stopped.empty()) throw std::runtime_error("training stopped: " + res.stopped);
   std::printf("eqt train: done at step %lld; checkpoint %s\n", (long long)res.step, trainer.checkpoint_path().c_str());
@@ -154,7 +155,7 @@ void run_eval(const EvalArgs& a) {
   }
   out["weights"] = ema ? "ema" : "raw";
   // Kept beside the checkpoint for `eqt plot` (the internalisation curve).
-  std::ofstream(a.run + (a.solver_steps.empty() ? "/eval.json" : "/eval_by_solver_steps.json")) << out.dump(2) << "\n";
+  io::write_text_file(a.run + (a.solver_steps.empty() ? "/eval.json" : "/eval_by_solver_steps.json"), out.dump(2) + "\n");
   if (a.json) {
     std::cout << out.dump() << "\n";
     return;
