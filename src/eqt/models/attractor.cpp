@@ -2,7 +2,9 @@
 // The backbone proposes c (its un-normalised residual stream); the gated head refines
 // y = f(y, c) = Head(y + c) - y from y0 = c (detached), so y* = c + Delta(y* + c) with Delta
 // the head's summed residual increments. Decode RMSNorm(y*) with the tied embedding. With
-// the iteration cap at 0 the proposal is decoded directly: RMSNorm(c) (internalised mode).
+// the iteration cap at 0 the proposal is decoded directly: RMSNorm(c) (internalised mode),
+// and an incremental decode leaves the head's cache alone (it cannot be switched on later
+// in the same sequence: DecodeCache::past says so).
 #include "eqt/models/families.h"
 
 namespace eqt::models {
@@ -16,9 +18,8 @@ AttractorImpl::AttractorImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput AttractorImpl::forward(const torch::Tensor& tokens) {
-  check_tokens(tokens);
-  auto c = backbone_(embed_->embed(tokens));  // (B, T, C) proposal
+ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
+  auto c = run_layer(backbone_, embed_->embed(tokens, cache ? cache->length : 0), cache, "backbone");  // (B, T, C)
   ModelOutput out;
   const int64_t cap = is_training() ? cfg_.train_max_iter : cfg_.eval_max_iter;
   if (cap == 0) {
@@ -26,9 +27,11 @@ ModelOutput AttractorImpl::forward(const torch::Tensor& tokens) {
     out.stats.steps = torch::zeros({c.size(0)}, torch::kFloat64);
     return out;
   }
-  auto head = head_;
-  solve::Map f = [head, c](const torch::Tensor& y) mutable { return head->forward(y + c) - y; };
+  // Incremental: only the new positions are solved for, attending to the cached head states
+  // of earlier positions (their equilibria), which are then extended by the new ones.
+  auto f = residual_map(head_, c, cache ? cache->past("head") : nullptr);
   auto eq = grad::find_equilibrium(f, c.detach(), cfg_.solver_options(is_training()), cfg_.grad_options());
+  if (cache) cache->extend(head_, "head", eq.forward.z + c);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq.forward);
   return out;

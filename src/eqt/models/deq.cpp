@@ -22,18 +22,19 @@ DEQImpl::DEQImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput DEQImpl::forward(const torch::Tensor& tokens) {
-  check_tokens(tokens);
-  auto u = inject_norm_(inject_(embed_->embed(tokens)));  // (B, T, C) injection
-  auto core = core_;
-  solve::Map f = [core, u](const torch::Tensor& z) mutable { return core->forward(z + u) - z; };
+ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
+  auto u = inject_norm_(inject_(embed_->embed(tokens, cache ? cache->length : 0)));  // (B, T, C) injection
   ModelOutput out;
   const int64_t cap = is_training() ? cfg_.train_max_iter : cfg_.eval_max_iter;
-  if (cap == 0) {  // no solve: decode f(0), the first step of the iteration
-    out.logits = embed_->logits(f(torch::zeros_like(u)));
+  if (cap == 0) {  // no solve: decode f(0) = core(u), the first step of the iteration
+    out.logits = embed_->logits(run_layer(core_, u, cache, "core"));
     return out;
   }
+  // Incremental: the new positions only, attending to the cached core states of earlier
+  // positions at their equilibria.
+  auto f = residual_map(core_, u, cache ? cache->past("core") : nullptr);
   auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg_.solver_options(is_training()), cfg_.grad_options());
+  if (cache) cache->extend(core_, "core", eq.forward.z + u);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq.forward);
   if (is_training() && cfg_.jac_reg > 0) {

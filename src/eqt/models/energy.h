@@ -20,8 +20,9 @@ namespace eqt::models {
 class EnergyImpl : public torch::nn::Module {
  public:
   EnergyImpl(const ModelConfig& cfg, TokenIO io);
-  // h: (B, T, C), tokens: (B, T) -> (B, T) energies.
-  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& tokens);
+  // h: (B, T, C) at positions pos0 .. pos0+T-1, tokens: (B, pos0 + T) every token up to the
+  // last of them -> (B, T) energies. pos0 > 0 in incremental decoding.
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& tokens, int64_t pos0 = 0);
 
  private:
   ModelConfig cfg_;
@@ -32,7 +33,7 @@ class EnergyImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Energy);
 
-// (T,) float mask of the positions in the masked-prediction term.
-torch::Tensor masked_positions(int64_t T, double ratio, const torch::TensorOptions& opt);
+// (T,) float mask of positions pos0 .. pos0+T-1 in the masked-prediction term.
+torch::Tensor masked_positions(int64_t pos0, int64_t T, double ratio, const torch::TensorOptions& opt);
 
 }  // namespace eqt::models

@@ -25,18 +25,19 @@ struct Refined {
   torch::Tensor trace;    // (S, B) float64 Phi at every step, S = K + 1
 };
 
-// grad_h sum(e(h)) with a graph only if create_graph (then h must carry one).
-torch::Tensor energy_grad(Energy& energy, const torch::Tensor& h, const torch::Tensor& tokens, bool create_graph,
-                          torch::Tensor* e_out = nullptr) {
+// grad_h sum(e(h)) with a graph only if create_graph (then h must carry one); h at
+// positions pos0 ..., tokens every token up to the last of them.
+torch::Tensor energy_grad(Energy& energy, const torch::Tensor& h, const torch::Tensor& tokens, int64_t pos0,
+                          bool create_graph, torch::Tensor* e_out = nullptr) {
   torch::AutoGradMode on(true);
   torch::Tensor x = create_graph ? h : h.detach().requires_grad_(true);
-  auto e = energy->forward(x, tokens);  // (B, T)
+  auto e = energy->forward(x, tokens, pos0);  // (B, T)
   if (e_out) *e_out = e.detach();
   return torch::autograd::grad({e.sum()}, {x}, {}, /*retain_graph=*/create_graph, create_graph)[0];
 }
 
-Refined refine(Energy& energy, const torch::Tensor& f, const torch::Tensor& tokens, const ModelConfig& c, int64_t K,
-               bool record) {
+Refined refine(Energy& energy, const torch::Tensor& f, const torch::Tensor& tokens, int64_t pos0, const ModelConfig& c,
+               int64_t K, bool record) {
   const int64_t B = f.size(0);
   const double alpha = c.eqt_alpha, gamma = c.eqt_gamma;
   Refined r;
@@ -51,7 +52,7 @@ Refined refine(Energy& energy, const torch::Tensor& f, const torch::Tensor& toke
   };
   for (int64_t k = 0; k < K; ++k) {
     torch::Tensor e;
-    auto g = energy_grad(energy, h, tokens, record, &e);
+    auto g = energy_grad(energy, h, tokens, pos0, record, &e);
     trace.push_back(phi(e, h));
     auto step = alpha * (g + (h - (record ? f : fd)) / gamma);  // (B, T, C)
     torch::Tensor rel;
@@ -71,7 +72,7 @@ Refined refine(Energy& energy, const torch::Tensor& f, const torch::Tensor& toke
   }
   {
     torch::NoGradGuard ng;  // the last point of the trace needs the energy, not its gradient
-    trace.push_back(phi(energy->forward(h, tokens), h));
+    trace.push_back(phi(energy->forward(h, tokens, pos0), h));
   }
   r.h = h;
   r.trace = torch::stack(trace);
@@ -96,21 +97,25 @@ EqTImpl::EqTImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput EqTImpl::forward(const torch::Tensor& tokens) {
-  check_tokens(tokens);
+ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache) {
+  // Incremental: each block attends to the cached refined states of earlier positions, and
+  // the refinement runs for the new positions only: e_t depends on h_t and tokens <= t, so
+  // a position's refinement never reads a later or an earlier state (energy.h).
+  const int64_t pos0 = cache ? cache->length : 0;
+  const torch::Tensor tokens = cache ? cache->with(new_tokens) : new_tokens;  // (B, pos0 + T)
   const bool training = is_training() && torch::GradMode::is_enabled();
   const int64_t K = is_training() ? cfg_.eqt_steps : cfg_.eqt_eval_steps;
   const bool implicit = training && cfg_.eqt_grad == "implicit";
-  auto h = embed_->embed(tokens);  // (B, T, C)
+  auto h = embed_->embed(new_tokens, pos0);  // (B, T, C)
   const int64_t B = h.size(0);
   ModelOutput out;
   torch::Tensor steps = torch::zeros({B}, torch::kFloat64), change = torch::zeros({B}, torch::kFloat64);
   torch::Tensor energy_sum;  // scalar: sum over layers of mean e(h_K)
   for (size_t l = 0; l < blocks_.size(); ++l) {
-    auto f = blocks_[l]->forward(h);
+    auto f = run_layer(blocks_[l], h, cache, "blocks." + std::to_string(l));
     torch::Tensor hk = f;
     if (K > 0) {
-      auto r = refine(energy_, f, tokens, cfg_, K, /*record=*/training && !implicit);
+      auto r = refine(energy_, f, tokens, pos0, cfg_, K, /*record=*/training && !implicit);
       hk = r.h;
       steps = steps + r.steps;
       change = change + r.change;
@@ -119,15 +124,15 @@ ModelOutput EqTImpl::forward(const torch::Tensor& tokens) {
         // y = h_K - gamma (grad E(h_K) + (h_K - f) / gamma) = f - gamma grad E(h_K): value ~ h_K
         // at the minimiser, with a graph to theta (through grad E) and to f.
         auto hh = r.h.detach().requires_grad_(true);
-        auto y = f - cfg_.eqt_gamma * energy_grad(energy_, hh, tokens, /*create_graph=*/true);
+        auto y = f - cfg_.eqt_gamma * energy_grad(energy_, hh, tokens, pos0, /*create_graph=*/true);
         auto energy = energy_;
         const double gamma = cfg_.eqt_gamma;
         const int64_t iters = cfg_.eqt_cg_iters;
         const double tol = cfg_.eqt_cg_tol;
         auto hK = r.h.detach();
-        hk = grad::attach_backward(y, [energy, tokens, hK, gamma, iters, tol](const torch::Tensor& v) mutable {
+        hk = grad::attach_backward(y, [energy, tokens, pos0, hK, gamma, iters, tol](const torch::Tensor& v) mutable {
           auto x = hK.detach().requires_grad_(true);
-          auto gE = energy_grad(energy, x, tokens, /*create_graph=*/true);
+          auto gE = energy_grad(energy, x, tokens, pos0, /*create_graph=*/true);
           auto A = [&](const torch::Tensor& w) {  // (Hess E + I / gamma) w
             return torch::autograd::grad({gE}, {x}, {w}, /*retain_graph=*/true)[0] + w / gamma;
           };
@@ -136,7 +141,7 @@ ModelOutput EqTImpl::forward(const torch::Tensor& tokens) {
       }
     }
     if (training && cfg_.eqt_beta > 0) {
-      auto e = energy_->forward(hk, tokens).mean();
+      auto e = energy_->forward(hk, tokens, pos0).mean();
       energy_sum = energy_sum.defined() ? energy_sum + e : e;
     }
     h = out_norms_[l](hk);

@@ -15,7 +15,9 @@ namespace eqt::models {
 class StandardImpl : public ModelImpl {
  public:
   explicit StandardImpl(const ModelConfig& cfg);
-  ModelOutput forward(const torch::Tensor& tokens) override;
+
+ protected:
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -25,10 +27,13 @@ class StandardImpl : public ModelImpl {
 class LoopedImpl : public ModelImpl {
  public:
   explicit LoopedImpl(const ModelConfig& cfg);
-  ModelOutput forward(const torch::Tensor& tokens) override;
+
+ protected:
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
 
  private:
-  torch::Tensor step(const torch::Tensor& s, const torch::Tensor& e);  // one core iteration
+  // One core iteration i on state s with injection e (cached under "core.<i>").
+  torch::Tensor step(const torch::Tensor& s, const torch::Tensor& e, DecodeCache* cache, int64_t i);
   TokenIO embed_{nullptr};
   nn::BlockStack prelude_{nullptr}, core_{nullptr}, coda_{nullptr};
   torch::nn::Linear adapter_{nullptr};  // (C, 2C) for concat injection
@@ -37,7 +42,9 @@ class LoopedImpl : public ModelImpl {
 class DEQImpl : public ModelImpl {
  public:
   explicit DEQImpl(const ModelConfig& cfg);
-  ModelOutput forward(const torch::Tensor& tokens) override;
+
+ protected:
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -49,7 +56,9 @@ class DEQImpl : public ModelImpl {
 class AttractorImpl : public ModelImpl {
  public:
   explicit AttractorImpl(const ModelConfig& cfg);
-  ModelOutput forward(const torch::Tensor& tokens) override;
+
+ protected:
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -59,7 +68,9 @@ class AttractorImpl : public ModelImpl {
 class EqTImpl : public ModelImpl {
  public:
   explicit EqTImpl(const ModelConfig& cfg);
-  ModelOutput forward(const torch::Tensor& tokens) override;
+
+ protected:
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -70,5 +81,11 @@ class EqTImpl : public ModelImpl {
 
 // Statistics of a fixed-point solve in the model's stats format.
 RefineStats stats_from(const solve::SolveResult& r);
+
+// y -> stack(y + c, past) - y = c + Delta(y + c): the map whose fixed point the attractor
+// head and the DEQ core solve for (Delta: the stack's summed residual increments). past:
+// cached keys and values of earlier positions' final states, or null. f is kept until
+// backward runs in training, so it captures the stack and c by value.
+solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past);
 
 }  // namespace eqt::models

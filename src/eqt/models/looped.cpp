@@ -21,14 +21,17 @@ LoopedImpl::LoopedImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-torch::Tensor LoopedImpl::step(const torch::Tensor& s, const torch::Tensor& e) {
-  if (cfg_.inject == "concat") return core_(adapter_(torch::cat({s, e}, -1)));
-  return core_(s + e);
+torch::Tensor LoopedImpl::step(const torch::Tensor& s, const torch::Tensor& e, DecodeCache* cache, int64_t i) {
+  auto x = cfg_.inject == "concat" ? adapter_(torch::cat({s, e}, -1)) : s + e;
+  return run_layer(core_, x, cache, "core." + std::to_string(i));
 }
 
-ModelOutput LoopedImpl::forward(const torch::Tensor& tokens) {
-  check_tokens(tokens);
-  auto e = prelude_(embed_->embed(tokens));  // (B, T, C)
+ModelOutput LoopedImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
+  // Incremental decoding keeps one cache per core iteration: iteration i of a new position
+  // attends to iteration i of the earlier ones, exactly as in the whole-sequence loop.
+  // With state_init = noise the new positions draw fresh noise (the whole-sequence pass
+  // redraws every position's), so only zero-initialised models decode reproducibly.
+  auto e = run_layer(prelude_, embed_->embed(tokens, cache ? cache->length : 0), cache, "prelude");  // (B, T, C)
   int64_t K = cfg_.loops;
   if (is_training() && cfg_.sample_loops && K > 1)
     K = 1 + torch::poisson(torch::full({1}, double(K - 1))).item<int64_t>();
@@ -39,13 +42,13 @@ ModelOutput LoopedImpl::forward(const torch::Tensor& tokens) {
     prev = s;
     if (i < K - recorded) {
       torch::NoGradGuard ng;
-      s = step(s, e.detach());
+      s = step(s, e.detach(), cache, i);
     } else {
-      s = step(s, e);
+      s = step(s, e, cache, i);
     }
   }
   ModelOutput out;
-  out.logits = embed_->logits(coda_(s));
+  out.logits = embed_->logits(run_layer(coda_, s, cache, "coda"));
   torch::NoGradGuard ng;
   out.stats.steps = torch::full({s.size(0)}, double(K), torch::kFloat64);
   out.stats.residual = (util::sample_norm(s - prev) / util::sample_norm(s).clamp_min(1e-12)).to(torch::kFloat64);

@@ -20,10 +20,27 @@ int64_t ModelImpl::param_total() const {
   return n;
 }
 
-void ModelImpl::check_tokens(const torch::Tensor& tokens) const {
+ModelOutput ModelImpl::forward(const torch::Tensor& tokens) {
+  check_tokens(tokens, 0);
+  return compute(tokens, nullptr);
+}
+
+ModelOutput ModelImpl::forward_cached(const torch::Tensor& tokens, DecodeCache& cache) {
+  check_tokens(tokens, cache.length);
+  TORCH_CHECK(!cache.tokens.defined() || cache.tokens.size(0) == tokens.size(0), "forward_cached: batch ",
+              tokens.size(0), " differs from the cached batch ", cache.tokens.size(0));
+  TORCH_CHECK(!is_training(), "forward_cached is inference only: call eval() first");
+  torch::NoGradGuard ng;
+  auto out = compute(tokens, &cache);
+  cache.advance(tokens);
+  return out;
+}
+
+void ModelImpl::check_tokens(const torch::Tensor& tokens, int64_t pos0) const {
   TORCH_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kLong, "tokens must be (B, T) int64, got ",
               tokens.sizes(), " ", tokens.scalar_type());
-  TORCH_CHECK(tokens.size(1) <= cfg_.max_seq, "sequence length ", tokens.size(1), " exceeds max_seq ", cfg_.max_seq);
+  TORCH_CHECK(pos0 + tokens.size(1) <= cfg_.max_seq, "sequence length ", pos0 + tokens.size(1), " exceeds max_seq ",
+              cfg_.max_seq);
   if (tokens.numel() > 0)
     TORCH_CHECK(tokens.min().item<int64_t>() >= 0 && tokens.max().item<int64_t>() < cfg_.vocab,
                 "token ids must lie in [0, ", cfg_.vocab, ")");

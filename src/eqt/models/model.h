@@ -4,9 +4,13 @@
 // config() and are read at every forward, so solver, tolerances, iteration caps, gradient
 // mode, K and step sizes can change at inference without retraining. train() / eval()
 // select the train_* or eval_* solver settings.
+// forward_cached(tokens, cache) is incremental inference: the new positions only, against
+// the cached prefix (decode_cache.h). A family writes one compute(tokens, cache) for both,
+// so whole-sequence and incremental decoding cannot drift apart in anything but the cache.
 // What it is not: a trainer; the loss is CE(logits) + aux_loss, computed by the caller.
 #pragma once
 
+#include "eqt/models/decode_cache.h"
 #include "eqt/models/model_config.h"
 #include "eqt/models/token_io.h"
 
@@ -34,7 +38,13 @@ struct ModelOutput {
 class ModelImpl : public torch::nn::Module {
  public:
   explicit ModelImpl(ModelConfig cfg) : cfg_(std::move(cfg)) { cfg_.validate(); }
-  virtual ModelOutput forward(const torch::Tensor& tokens) = 0;  // (B, T) int64
+  // tokens: (B, T) int64 -> logits (B, T, V); stats per row of the batch.
+  ModelOutput forward(const torch::Tensor& tokens);
+  // tokens: (B, Tn) int64 at positions cache.length ... -> logits (B, Tn, V), equal to
+  // forward() of the whole sequence at those positions up to the solver tolerance; stats
+  // per row for these Tn positions (Tn = 1: per token, so adaptive compute is per token).
+  // Uses the eval settings and builds no graph; extends cache.
+  ModelOutput forward_cached(const torch::Tensor& tokens, DecodeCache& cache);
   ModelConfig& config() { return cfg_; }
   const ModelConfig& config() const { return cfg_; }
   // Parameter count per top-level component (embed, blocks, head, core, energy, ...).
@@ -42,7 +52,9 @@ class ModelImpl : public torch::nn::Module {
   int64_t param_total() const;
 
  protected:
-  void check_tokens(const torch::Tensor& tokens) const;
+  // The family's computation: cache null for the whole sequence, else the new positions.
+  virtual ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) = 0;
+  void check_tokens(const torch::Tensor& tokens, int64_t pos0) const;
   void init_weights();  // normal(0, init_std) for matrices, the modules' own for the rest
   ModelConfig cfg_;
 };

@@ -9,10 +9,10 @@ StandardImpl::StandardImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput StandardImpl::forward(const torch::Tensor& tokens) {
-  check_tokens(tokens);
+ModelOutput StandardImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
   ModelOutput out;
-  out.logits = embed_->logits(blocks_(embed_->embed(tokens)));
+  auto x = embed_->embed(tokens, cache ? cache->length : 0);  // (B, T, C)
+  out.logits = embed_->logits(run_layer(blocks_, x, cache, "blocks"));
   return out;
 }
 
@@ -23,6 +23,10 @@ RefineStats stats_from(const solve::SolveResult& r) {
   s.status = r.status;
   s.residual_trace = r.rel_trace;
   return s;
+}
+
+solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past) {
+  return [stack, c, past](const torch::Tensor& y) mutable { return stack->forward(y + c, past) - y; };
 }
 
 }  // namespace eqt::models

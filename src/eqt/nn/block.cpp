@@ -30,6 +30,9 @@ BlockStackImpl::BlockStackImpl(const BlockOptions& o, int64_t n) {
 
 torch::Tensor BlockStackImpl::forward(torch::Tensor x, const std::vector<KVCache>* past,
                                       std::vector<KVCache>* present) {
+  if (past && past->empty()) past = nullptr;  // nothing cached yet
+  TORCH_CHECK(!past || past->size() == blocks_.size(), "BlockStack: ", past ? past->size() : 0,
+              " caches for ", blocks_.size(), " blocks");
   if (present) present->assign(blocks_.size(), KVCache{});
   for (size_t i = 0; i < blocks_.size(); ++i)
     x = blocks_[i]->forward(x, past ? &(*past)[i] : nullptr, present ? &(*present)[i] : nullptr);

@@ -40,7 +40,8 @@ TORCH_MODULE(Block);
 class BlockStackImpl : public torch::nn::Module {
  public:
   BlockStackImpl(const BlockOptions& o, int64_t n);
-  // past / present: one cache per block (vectors of size n) or null.
+  // past: one cache per block (size n), or empty / null for none; present, if given,
+  // receives one cache per block (past + this call's keys and values).
   torch::Tensor forward(torch::Tensor x, const std::vector<KVCache>* past = nullptr,
                         std::vector<KVCache>* present = nullptr);
   int64_t size() const { return int64_t(blocks_.size()); }
