@@ -117,6 +117,7 @@ void register_bench(CLI::App& app, int& /*exit_code*/) {
     else
       print_table(out);
   });
+  register_bench_generate(*bench);
 }
 
 }  // namespace eqt::cli

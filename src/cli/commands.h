@@ -5,7 +5,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 namespace eqt::cli {
+
+// configs/<model>-<task>.json in the source tree: the CPU preset of a (model, task).
+std::string preset_path(const std::string& model, const std::string& task);
 
 // Each adds its subcommand(s) to app; the callback runs the command and sets exit_code.
 void register_env(CLI::App& app, int& exit_code);
@@ -15,5 +20,9 @@ void register_train(CLI::App& app, int& exit_code);  // train and eval
 void register_puzzles(CLI::App& app, int& exit_code);  // sudoku and maze
 void register_plot(CLI::App& app, int& exit_code);
 void register_compare(CLI::App& app, int& exit_code);
+void register_generate(CLI::App& app, int& exit_code);
+void register_serve(CLI::App& app, int& exit_code);
+// `bench generate`, added to the `bench` subcommand that register_bench creates.
+void register_bench_generate(CLI::App& bench);
 
 }  // namespace eqt::cli

@@ -2,12 +2,15 @@
 // What it is not: a place for logic; commands compose library pieces.
 #include "cli/commands.h"
 
+#include "eqt/util/malloc_tuning.h"
+
 #include <torch/torch.h>
 
 #include <cstdio>
 #include <stdexcept>
 
 int main(int argc, char** argv) {
+  eqt::util::keep_freed_memory();  // large temporaries would page-fault on every op otherwise
   CLI::App app{"eqt: closed-loop (equilibrium) transformers in C++"};
   app.set_version_flag("--version", std::string("eqt ") + EQT_VERSION);
   app.require_subcommand(1);
@@ -28,6 +31,8 @@ int main(int argc, char** argv) {
   eqt::cli::register_puzzles(app, exit_code);
   eqt::cli::register_plot(app, exit_code);
   eqt::cli::register_compare(app, exit_code);
+  eqt::cli::register_generate(app, exit_code);
+  eqt::cli::register_serve(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

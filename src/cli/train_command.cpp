@@ -66,10 +66,6 @@ struct TrainArgs {
   TaskArgs task_args;
 };
 
-std::string preset_path(const std::string& model, const std::string& task) {
-  return std::string(EQT_SOURCE_DIR) + "/configs/" + model + "-" + task + ".json";
-}
-
 void run_train(const TrainArgs& a) {
   if (a.out.empty()) throw std::invalid_argument("--out DIR is required");
   const std::string ckpt = a.out + "/checkpoint.eqt";
@@ -175,6 +171,10 @@ void run_eval(const EvalArgs& a) {
 }
 
 }  // namespace
+
+std::string preset_path(const std::string& model, const std::string& task) {
+  return std::string(EQT_SOURCE_DIR) + "/configs/" + model + "-" + task + ".json";
+}
 
 void register_train(CLI::App& app, int& /*exit_code*/) {
   auto a = std::make_shared<TrainArgs>();

@@ -1,0 +1,132 @@
+// cli/inference_model.cpp — see inference_model.h.
+#include "cli/inference_model.h"
+
+#include "eqt/train/checkpoint.h"
+#include "eqt/train/trainer.h"
+
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+namespace eqt::cli {
+
+void RefinementArgs::add(CLI::App* cmd) {
+  cmd->add_option("--tol", tol,
+                  "stop refining a token when its relative residual (deq, attractor) or relative change "
+                  "(eqt) is below this (default: the checkpoint's)");
+  cmd->add_option("--max-steps", max_steps, "cap on solver / refinement steps per token (default: the checkpoint's)");
+  cmd->add_option("--min-steps", min_steps, "deq, attractor: solver steps before the tolerance may stop a token "
+                                            "(default: the checkpoint's)");
+  cmd->add_option("--solver-steps", solver_steps,
+                  "exactly this many steps per token, no early stop; 0 = the internalised proposal "
+                  "(attractor), no refinement (eqt), f(0) (deq), one core pass (looped)");
+}
+
+void RefinementArgs::apply(models::ModelConfig& cfg) const {
+  auto bad = [](const std::string& flag, const std::string& value, const std::string& want) {
+    throw std::invalid_argument(flag + " " + value + " is invalid; expected " + want);
+  };
+  if (tol != -1 && !(tol >= 0)) bad("--tol", std::to_string(tol), "a number >= 0");
+  if (max_steps != -1 && max_steps < 0) bad("--max-steps", std::to_string(max_steps), "an integer >= 0");
+  if (min_steps != -1 && min_steps < 0) bad("--min-steps", std::to_string(min_steps), "an integer >= 0");
+  if (solver_steps != -1 && solver_steps < 0) bad("--solver-steps", std::to_string(solver_steps), "an integer >= 0");
+  if (solver_steps >= 0 && (max_steps >= 0 || min_steps >= 0 || tol >= 0))
+    throw std::invalid_argument(
+        "--solver-steps fixes the step count; it cannot be combined with --max-steps, --min-steps or --tol");
+  if (solver_steps >= 0) {
+    cfg = cfg.with_refinement_cap(solver_steps);
+    cfg.eval_min_iter = solver_steps;  // no early stop
+    cfg.eval_tol = 0;
+    cfg.eqt_halt_eps = 0;
+  }
+  if (max_steps >= 0) cfg = cfg.with_refinement_cap(max_steps);
+  if (min_steps >= 0) cfg.eval_min_iter = min_steps;  // solver_options() clamps it to the cap
+  if (tol >= 0) {
+    cfg.eval_tol = tol;
+    cfg.eqt_halt_eps = tol;
+  }
+  cfg.validate();
+}
+
+void InferenceArgs::add(CLI::App* cmd) {
+  auto* r = cmd->add_option("--run", run, "run folder written by eqt train (its checkpoint.eqt)");
+  auto* c = cmd->add_option("--checkpoint", checkpoint, "a checkpoint file");
+  r->excludes(c);
+  cmd->add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_flag("--raw-weights", raw_weights, "use the trained weights, not their EMA");
+  refine.add(cmd);
+}
+
+torch::Device parse_device(const std::string& name) {
+  std::unique_ptr<torch::Device> d;
+  try {
+    d = std::make_unique<torch::Device>(name);
+  } catch (const c10::Error&) {
+    throw std::invalid_argument("--device '" + name + "' is invalid; expected cpu, cuda or cuda:N");
+  }
+  if (d->is_cuda() && (!torch::cuda::is_available() || d->index() >= int(torch::cuda::device_count())))
+    throw std::invalid_argument("--device '" + name + "' is not available: LibTorch sees " +
+                                std::to_string(torch::cuda::device_count()) + " CUDA devices");
+  if (!d->is_cpu() && !d->is_cuda()) throw std::invalid_argument("--device '" + name + "': expected cpu or cuda");
+  return *d;
+}
+
+InferenceModel load_inference_model(const InferenceArgs& a) {
+  if (a.run.empty() == a.checkpoint.empty())
+    throw std::invalid_argument("give the model as --run DIR or --checkpoint FILE");
+  InferenceModel m;
+  m.source = a.checkpoint.empty() ? a.run + "/checkpoint.eqt" : a.checkpoint;
+  if (!std::filesystem::exists(m.source)) throw std::invalid_argument("no checkpoint at '" + m.source + "'");
+  const auto dev = parse_device(a.device);
+  auto ck = train::load_checkpoint(m.source);
+  if (!a.raw_weights && !ck.ema.empty()) train::swap_parameters(*ck.model, ck.ema);  // what eval measured
+  m.model = ck.model;
+  m.task = ck.meta.at("task").value("name", std::string("?"));
+  m.bytes = m.task == "text" && ck.meta.at("task").value("tokenizer", std::string("bytes")) == "bytes";
+  a.refine.apply(m.model->config());
+  m.model->to(dev);
+  m.model->eval();
+  return m;
+}
+
+std::vector<int64_t> InferenceModel::encode(const std::string& prompt) const {
+  std::vector<int64_t> ids;
+  if (bytes) {
+    for (unsigned char ch : prompt) ids.push_back(ch);
+    return ids;
+  }
+  std::istringstream in(prompt);
+  std::string word;
+  const int64_t V = model->config().vocab;
+  while (in >> word) {
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(word, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != word.size() || v < 0 || v >= V)
+      throw std::invalid_argument("prompt word '" + word + "' is not a token id in [0, " + std::to_string(V) +
+                                  ") (this " + task + " model reads whitespace-separated ids)");
+    ids.push_back(v);
+  }
+  return ids;
+}
+
+std::string InferenceModel::decode(int64_t token) const {
+  return bytes ? std::string(1, char(token)) : std::to_string(token) + " ";
+}
+
+size_t utf8_complete_prefix(const std::string& s) {
+  // Walk back over at most 3 continuation bytes to the last lead byte; if the sequence it
+  // starts needs more bytes than are there, cut before it.
+  size_t n = s.size(), i = n, back = 0;
+  while (i > 0 && back < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i, ++back;
+  if (i == 0) return n;
+  const unsigned char lead = static_cast<unsigned char>(s[i - 1]);
+  const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return need > back + 1 ? i - 1 : n;
+}
+
+}  // namespace eqt::cli

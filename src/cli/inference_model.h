@@ -1,0 +1,55 @@
+// cli/inference_model.h — what `eqt generate`, `eqt serve` and `eqt bench generate` share:
+// the flags that say where a trained model comes from, on which device it runs and how it
+// refines at inference; and the prompt codec its task implies (bytes for text models,
+// whitespace-separated token ids for the others).
+// What it is not: a tokenizer library (byte level is the only tokenizer eqt trains with).
+#pragma once
+
+#include "eqt/models/model.h"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace eqt::cli {
+
+// --tol, --max-steps, --min-steps, --solver-steps: the refinement at inference, over the
+// checkpoint's config (REFERENCE 2's eval default is tol 1e-4, min 8, max 64).
+struct RefinementArgs {
+  double tol = -1;
+  int64_t max_steps = -1, min_steps = -1, solver_steps = -1;
+  void add(CLI::App* cmd);
+  // Throws std::invalid_argument naming a bad or conflicting flag.
+  void apply(models::ModelConfig& cfg) const;
+};
+
+struct InferenceArgs {
+  std::string run, checkpoint, device = "cpu";
+  bool raw_weights = false;
+  RefinementArgs refine;
+  void add(CLI::App* cmd);
+};
+
+struct InferenceModel {
+  std::shared_ptr<models::ModelImpl> model;  // in eval mode, on the chosen device
+  std::string source;                        // the checkpoint file
+  std::string task;                          // the task it was trained on
+  bool bytes = false;                        // byte-level text: prompts are text
+
+  // Prompt -> token ids (bytes, or whitespace-separated ids); errors name the bad word.
+  std::vector<int64_t> encode(const std::string& prompt) const;
+  // One token -> its text: the byte itself, or "<id> ".
+  std::string decode(int64_t token) const;
+};
+
+// Throws std::invalid_argument for bad flags or a missing file, std::runtime_error for a bad one.
+InferenceModel load_inference_model(const InferenceArgs& a);
+torch::Device parse_device(const std::string& name);
+
+// Length of the longest prefix of s that does not end inside a UTF-8 sequence: stream that
+// much and keep the rest for the next token, so multi-byte characters are never split.
+size_t utf8_complete_prefix(const std::string& s);
+
+}  // namespace eqt::cli
