@@ -8,7 +8,7 @@ namespace eqt::cli {
 Problem linear_problem(double radius, int64_t batch, int64_t dim, uint64_t seed) {
   torch::manual_seed(seed);
   auto opt = torch::TensorOptions().dtype(torch::kFloat64);
-  auto Q = std::get<0>(torch::linalg::qr(torch::randn({dim, dim}, opt)));  // (D, D) orthogonal
+  auto Q = std::get<0>(torch::linalg_qr(torch::randn({dim, dim}, opt)));  // (D, D) orthogonal
   auto eig = torch::linspace(-radius, radius, dim, opt);                      // (D,)
   auto A = Q.matmul(torch::diag(eig)).matmul(Q.t());                          // (D, D)
   auto b = torch::randn({batch, dim}, opt);                                   // (B, D)

@@ -20,12 +20,12 @@ inline LinearMap linear_map(const torch::Tensor& eig, int64_t batch, uint64_t se
   torch::manual_seed(seed);
   auto opt = torch::TensorOptions().dtype(torch::kFloat64);
   const int64_t D = eig.size(0);
-  auto Q = std::get<0>(torch::linalg::qr(torch::randn({D, D}, opt)));
+  auto Q = std::get<0>(torch::linalg_qr(torch::randn({D, D}, opt)));
   LinearMap m;
   m.A = Q.matmul(torch::diag(eig.to(torch::kFloat64))).matmul(Q.t());
   m.b = torch::randn({batch, D}, opt);
   auto I = torch::eye(D, opt);
-  m.z_star = torch::linalg::solve(I - m.A, m.b.t(), /*left=*/true).t();
+  m.z_star = torch::linalg_solve(I - m.A, m.b.t(), /*left=*/true).t();
   return m;
 }
 

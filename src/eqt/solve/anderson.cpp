@@ -54,9 +54,9 @@ class Anderson final : public Stepper {
     auto H_safe = torch::where(bad.view({B, 1, 1}), torch::eye(n + 1, dopt).expand({B, n + 1, n + 1}), H);
     torch::Tensor sol;  // (B, n+1, 1)
     try {
-      sol = torch::linalg::solve(H_safe, rhs, /*left=*/true);
+      sol = torch::linalg_solve(H_safe, rhs, /*left=*/true);
     } catch (const c10::Error&) {
-      sol = torch::matmul(torch::linalg::pinv(H_safe, 1e-15, /*hermitian=*/true), rhs);
+      sol = torch::matmul(torch::linalg_pinv(H_safe, 1e-15, /*hermitian=*/true), rhs);
     }
     auto alpha = sol.narrow(1, 1, n).transpose(1, 2).to(x.scalar_type());  // (B, 1, n)
     auto next = torch::bmm(alpha, Fn).squeeze(1);                             // (B, D)

@@ -3,6 +3,7 @@
 
 #include "eqt/io/tensor_file.h"
 
+#include <sstream>
 #include <stdexcept>
 #include <type_traits>
 
@@ -13,9 +14,11 @@ namespace {
 // LibTorch 1.13, as void* in later versions. Derive the key from the map's own type.
 template <class Key>
 Key key_of(const torch::Tensor& p) {
-  if constexpr (std::is_same_v<Key, std::string>)
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
-  else
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;  // what 1.13's c10::guts::to_string does (gone in 2.x)
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else
     return static_cast<Key>(p.unsafeGetTensorImpl());
 }
 
