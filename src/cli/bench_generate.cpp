@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -50,7 +51,9 @@ std::vector<Bench> bench_models(const BenchGenerateArgs& a) {
       if (m.model->config().max_seq < need)
         throw std::invalid_argument("run '" + run + "' has max_seq " + std::to_string(m.model->config().max_seq) +
                                     ", fewer than the longest prompt plus --new-tokens (" + std::to_string(need) + ")");
-      out.push_back({m.model->config().family + ":" + run, m.model});
+      auto dir = std::filesystem::path(run).lexically_normal();
+      if (dir.filename().empty()) dir = dir.parent_path();  // "runs/x/" names x
+      out.push_back({m.model->config().family + ":" + dir.filename().string(), m.model});
     }
     return out;
   }
@@ -96,13 +99,13 @@ nlohmann::json run_bench(const BenchGenerateArgs& a) {
 }
 
 void print_table(const nlohmann::json& out) {
-  std::cout << fmt::format("{:<12} {:>6}  {:>14} {:>14}  {:>8}  {:>12} {:>12}\n", "model", "prompt", "cached tok/s",
+  std::cout << fmt::format("{:<20} {:>6}  {:>14} {:>14}  {:>8}  {:>12} {:>12}\n", "model", "prompt", "cached tok/s",
                            "recompute tok/s", "speedup", "steps cached", "steps recomp");
   const auto& rows = out["results"];
   for (size_t i = 0; i + 1 < rows.size(); i += 2) {
     const auto &c = rows[i], &r = rows[i + 1];  // run_bench writes cached, then recompute
     const double sc = c["tokens_per_s"], sr = r["tokens_per_s"];
-    std::cout << fmt::format("{:<12} {:>6}  {:>14.1f} {:>15.1f}  {:>7.1f}x  {:>12.2f} {:>12.2f}\n",
+    std::cout << fmt::format("{:<20} {:>6}  {:>14.1f} {:>15.1f}  {:>7.1f}x  {:>12.2f} {:>12.2f}\n",
                              c["model"].get<std::string>(), c["prompt_len"].get<int64_t>(), sc, sr,
                              sr > 0 ? sc / sr : 0.0, c["mean_solver_steps"].get<double>(),
                              r["mean_solver_steps"].get<double>());
