@@ -39,9 +39,14 @@ struct ServeArgs {
   size_t max_body = 1 << 20;
 };
 
+// Compact JSON; bytes that are not UTF-8 (a byte-level model may emit them) become U+FFFD.
+std::string to_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void send_json(httplib::Response& res, int status, const nlohmann::json& j) {
   res.status = status;
-  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", "application/json");
+  res.set_content(to_text(j) + "\n", "application/json");
 }
 
 class CompletionServer {
@@ -81,7 +86,7 @@ class CompletionServer {
     res.set_chunked_content_provider("text/event-stream", [this, r, prompt, id](size_t, httplib::DataSink& sink) {
       auto last = run(r, prompt, id, &sink);
       last["choices"][0]["text"] = "";
-      auto event = "data: " + last.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\ndata: [DONE]\n\n";
+      auto event = "data: " + to_text(last) + "\n\ndata: [DONE]\n\n";
       sink.write(event.data(), event.size());
       sink.done();
       return true;
@@ -115,7 +120,7 @@ class CompletionServer {
       if (sink) {
         auto piece = text.release();
         if (!piece.empty()) {
-          auto event = "data: " + chunk(id, piece, nullptr).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+          auto event = "data: " + to_text(chunk(id, piece, nullptr)) + "\n\n";
           gone = !sink->write(event.data(), event.size());
         }
       }
