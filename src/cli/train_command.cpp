@@ -8,11 +8,15 @@
 
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
+#include "eqt/dist/communicator.h"
+#include "eqt/dist/launcher.h"
 #include "eqt/io/text_file.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -57,6 +61,24 @@ struct TaskArgs {
   }
 };
 
+// Data-parallel flags: how many local workers, and how the ranks talk (dist/).
+struct DistArgs {
+  int nproc = 1;
+  double timeout_s = 600;
+  double bucket_mb = 25;
+  bool no_overlap = false;
+  void add(CLI::App* cmd) {
+    cmd->add_option("--nproc", nproc, "data parallel: start this many local worker processes (Gloo on CPU)")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--dist-timeout", timeout_s,
+                    "data parallel: seconds before a missing or hung rank ends the run (must exceed a validation pass)")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--bucket-mb", bucket_mb, "data parallel: gradient allreduce bucket size in MiB")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_flag("--no-overlap", no_overlap, "data parallel: allreduce gradients after backward, not during it");
+  }
+};
+
 struct TrainArgs {
   std::string model = "attractor", task = "parity", config, out;
   bool resume = false, dry_run = false;
@@ -64,9 +86,18 @@ struct TrainArgs {
   double lr = 0;
   int64_t seed = -1;
   TaskArgs task_args;
+  DistArgs dist;
 };
 
-void run_train(const TrainArgs& a) {
+// What a run is made of, resolved from preset, flags or the checkpoint being resumed.
+struct Prepared {
+  std::shared_ptr<models::ModelImpl> model;
+  std::shared_ptr<data::Task> task;
+  train::TrainOptions topt;
+  std::unique_ptr<train::Checkpoint> ck;
+};
+
+Prepared prepare(const TrainArgs& a, bool talk) {
   if (a.out.empty()) throw std::invalid_argument("--out DIR is required");
   const std::string ckpt = a.out + "/checkpoint.eqt";
   std::shared_ptr<models::ModelImpl> model;
@@ -88,7 +119,7 @@ void run_train(const TrainArgs& a) {
     nlohmann::json preset = nlohmann::json::object();
     if (!a.config.empty() || std::filesystem::exists(path))
       preset = read_json_file(path);
-    else
+    else if (talk)
       std::printf("eqt train: no preset %s; using the %s defaults\n", path.c_str(), a.model.c_str());
     for (auto it = preset.begin(); it != preset.end(); ++it)
       if (it.key() != "model" && it.key() != "train" && it.key() != "task")
@@ -111,20 +142,64 @@ void run_train(const TrainArgs& a) {
   if (a.batch > 0) topt.batch = a.batch;
   if (a.lr > 0) topt.lr = a.lr;
   topt.validate();
+  if (topt.batch < a.dist.nproc)
+    throw std::invalid_argument("--batch " + std::to_string(topt.batch) + " does not split over --nproc " +
+                                std::to_string(a.dist.nproc) + "; expected a batch >= the process count");
+  return {model, task, topt, std::move(ck)};
+}
+
+// `--nproc N` (N > 1) in the launching process: check the run once here, so a user error is
+// reported once, then start N copies of this very command line as the workers.
+void launch(const TrainArgs& a) {
+  if (std::getenv("WORLD_SIZE"))
+    throw std::invalid_argument("--nproc " + std::to_string(a.dist.nproc) + " starts its own workers, but WORLD_SIZE is "
+                                "already set (torchrun or a scheduler started this process); leave out --nproc");
+  if (dist::available_backends().find("gloo") == std::string::npos)
+    throw std::invalid_argument("--nproc needs the Gloo backend, which this eqt was built without");
+  prepare(a, false);
+  auto argv = dist::own_command_line();
+  argv[0] = "/proc/self/exe";
+  auto r = dist::launch_workers(argv, {a.dist.nproc});
+  if (r.exit_code != 0) throw std::runtime_error("data-parallel run failed: " + r.message);
+}
+
+void run_train(const TrainArgs& a) {
+  if (a.dist.nproc > 1 && !std::getenv("EQT_LAUNCHED") && !a.dry_run) return launch(a);
+  const auto env = dist::DistEnv::from_environment();
+  if (std::getenv("EQT_LAUNCHED") && env.world != a.dist.nproc)
+    throw std::logic_error("worker of --nproc " + std::to_string(a.dist.nproc) + " sees WORLD_SIZE " +
+                           std::to_string(env.world));
+  const bool main_rank = env.rank == 0;
+  auto [model, task, topt, ck] = prepare(a, main_rank);
   const nlohmann::json resolved = {
       {"model", model->config().to_json()}, {"train", config::to_json(topt)}, {"task", task->options()}};
-  std::printf("eqt train: %s on %s, %lld parameters, %lld steps, out %s\n", model->config().family.c_str(),
-              task->name().c_str(), (long long)model->param_total(), (long long)topt.steps, a.out.c_str());
+  if (main_rank)
+    std::printf("eqt train: %s on %s, %lld parameters, %lld steps, out %s\n", model->config().family.c_str(),
+                task->name().c_str(), (long long)model->param_total(), (long long)topt.steps, a.out.c_str());
   if (a.dry_run) {
     std::printf("%s\n", resolved.dump(2).c_str());
     return;
   }
-  train::Trainer trainer(model, task, topt, a.out);
+  std::shared_ptr<dist::Communicator> comm;
+  if (env.distributed()) {
+    comm = dist::Communicator::connect(env, torch::kCPU,
+                                       std::chrono::milliseconds(int64_t(a.dist.timeout_s * 1000)));
+    if (main_rank)
+      std::printf("eqt train: data parallel over %d processes (%s), global batch %lld, %lld-%lld rows per process\n",
+                  env.world, comm->backend().c_str(), (long long)topt.batch, (long long)(topt.batch / env.world),
+                  (long long)((topt.batch + env.world - 1) / env.world));
+  }
+  auto sync = dist::GradSyncOptions()
+                  .bucket_bytes(int64_t(a.dist.bucket_mb * (1 << 20)))
+                  .overlap(!a.dist.no_overlap);
+  train::Trainer trainer(model, task, topt, a.out, comm, sync);
   if (ck) trainer.resume(*ck);
-  io::write_text_file(a.out + "/config.json", resolved.dump(2) + "\n");
+  if (main_rank) io::write_text_file(a.out + "/config.json", resolved.dump(2) + "\n");
   auto res = trainer.run();
   if (!res.stopped.empty()) throw std::runtime_error("training stopped: " + res.stopped);
-  std::printf("eqt train: done at step %lld; checkpoint %s\n", (long long)res.step, trainer.checkpoint_path().c_str());
+  if (main_rank)
+    std::printf("eqt train: done at step %lld; checkpoint %s\n", (long long)res.step,
+                trainer.checkpoint_path().c_str());
 }
 
 struct EvalArgs {
@@ -192,6 +267,7 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   cmd->add_option("--lr", a->lr, "override the preset's peak learning rate");
   cmd->add_option("--seed", a->seed, "override the preset's seed");
   a->task_args.add(cmd);
+  a->dist.add(cmd);
   cmd->callback([a] { run_train(*a); });
 
   auto e = std::make_shared<EvalArgs>();

@@ -47,18 +47,36 @@ double learning_rate(const TrainOptions& o, int64_t step) {
   return p < 0.8 ? o.lr : o.lr - (o.lr - lo) * (p - 0.8) / 0.2;  // constant, then linear decay
 }
 
-torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
-  return torch::nn::functional::cross_entropy(
-      logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(data::kIgnore));
+torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count) {
+  namespace F = torch::nn::functional;
+  auto o = F::CrossEntropyFuncOptions().ignore_index(data::kIgnore);
+  if (count < 0) return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), o);
+  auto sum = F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), o.reduction(torch::kSum));
+  return sum / double(std::max<int64_t>(count, 1));
+}
+
+data::Batch shard_of(const data::Batch& b, int rank, int world) {
+  const int64_t B = b.tokens.size(0);
+  TORCH_CHECK(B >= world, "shard_of: batch ", B, " is smaller than the world ", world);
+  const int64_t lo = B * rank / world, hi = B * (rank + 1) / world;
+  data::Batch s{b.tokens.slice(0, lo, hi), b.targets.slice(0, lo, hi), {}};
+  if (b.bucket.defined()) s.bucket = b.bucket.slice(0, lo, hi);
+  return s;
 }
 
 Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data::Task> task, TrainOptions o,
-                 std::string out_dir)
+                 std::string out_dir, std::shared_ptr<dist::Communicator> comm, dist::GradSyncOptions sync)
     : model_(std::move(model)), task_(std::move(task)), o_(std::move(o)), out_dir_(std::move(out_dir)),
-      gen_(at::make_generator<at::CPUGeneratorImpl>(o_.seed)) {
+      gen_(at::make_generator<at::CPUGeneratorImpl>(o_.seed)), comm_(std::move(comm)) {
   o_.validate();
-  std::filesystem::create_directories(out_dir_);
+  if (comm_ && o_.batch < comm_->world())
+    throw std::invalid_argument("train option batch = " + std::to_string(o_.batch) + " does not split over " +
+                                std::to_string(comm_->world()) + " processes; expected a batch >= the process count");
+  if (main_rank()) std::filesystem::create_directories(out_dir_);
+  if (comm_) {
+    broadcast_parameters();
+    sync_ = std::make_unique<dist::GradSync>(model_->parameters(), comm_, sync);
+  }
   opt_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(o_.lr).weight_decay(o_.weight_decay));
   if (o_.ema > 0)
@@ -73,6 +91,22 @@ void swap_parameters(models::ModelImpl& model, std::vector<torch::Tensor>& a) {
     auto raw = params[i].detach().clone();
     params[i].copy_(a[i]);
     a[i] = raw;
+  }
+}
+
+// Rank 0's values everywhere (one flat broadcast): ranks built the same model from the same
+// seed, but nothing else would guarantee they start identical.
+void Trainer::broadcast_parameters() {
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> flat;
+  auto params = model_->parameters();
+  for (const auto& p : params) flat.push_back(p.detach().reshape(-1));
+  auto all = torch::cat(flat);  // (sum of numel,)
+  comm_->broadcast(all, 0);
+  int64_t off = 0;
+  for (auto& p : params) {
+    p.copy_(all.narrow(0, off, p.numel()).view_as(p));
+    off += p.numel();
   }
 }
 
@@ -116,9 +150,11 @@ void Trainer::resume(const Checkpoint& ck) {
     at::Generator global = at::detail::getDefaultCPUGenerator();  // shares the default's state
     global.set_state(ck.rng_global);
   }
+  if (comm_) broadcast_parameters();
 }
 
 void Trainer::save(int64_t step) {
+  if (!main_rank()) return;
   nlohmann::json meta = {{"step", step}, {"task", task_->options()}, {"train", config::to_json(o_)}};
   meta["task"]["name"] = task_->name();
   save_checkpoint(checkpoint_path(), *model_, opt_.get(), meta, &gen_, ema_);
@@ -127,7 +163,9 @@ void Trainer::save(int64_t step) {
 TrainResult Trainer::run(int64_t until) {
   TrainResult res;
   const int64_t last = until < 0 ? o_.steps : std::min(until, o_.steps);
-  std::ofstream metrics(out_dir_ + "/metrics.jsonl", std::ios::app);
+  std::ofstream metrics;
+  if (main_rank()) metrics.open(out_dir_ + "/metrics.jsonl", std::ios::app);
+  const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world() : 1;
   auto old_handler = std::signal(SIGINT, on_sigint);
   g_interrupted = false;
   model_->train();
@@ -140,18 +178,39 @@ TrainResult Trainer::run(int64_t until) {
     opt_->zero_grad();
     double loss_sum = 0, steps_mean = 0, steps_max = 0, res_mean = 0;
     for (int64_t m = 0; m < o_.accum; ++m) {
-      auto batch = task_->train_batch(o_.batch, gen_);
+      auto global = task_->train_batch(o_.batch, gen_);  // the same on every rank
+      const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
+      auto batch = world > 1 ? shard_of(global, rank, world) : global;
+      const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
       auto out = model_->forward(batch.tokens);
-      auto loss = token_loss(out.logits, batch.targets);
-      if (out.aux_loss.defined()) loss = loss + out.aux_loss;
+      auto loss = token_loss(out.logits, batch.targets, count);
+      if (out.aux_loss.defined()) loss = loss + out.aux_loss * share;
+      if (sync_ && m + 1 == o_.accum) sync_->arm();
       (loss / double(o_.accum)).backward();
       loss_sum += loss.item<double>() / double(o_.accum);
-      window_tokens += batch.tokens.numel();
+      window_tokens += global.tokens.numel();
       if (out.stats.steps.defined()) {
-        steps_mean += out.stats.steps.mean().item<double>() / double(o_.accum);
+        steps_mean += share * out.stats.steps.mean().item<double>() / double(o_.accum);
         steps_max = std::max(steps_max, out.stats.steps.max().item<double>());
       }
-      if (out.stats.residual.defined()) res_mean += out.stats.residual.mean().item<double>() / double(o_.accum);
+      if (out.stats.residual.defined())
+        res_mean += share * out.stats.residual.mean().item<double>() / double(o_.accum);
+    }
+    bool interrupted = g_interrupted;
+    if (sync_) {
+      comm_->mark_progress(step_ + 1);  // this rank's gradients of the step are ready
+      sync_->finish();
+      // The step's figures over all ranks, and whether any rank was interrupted, so that all
+      // stop at the same step.
+      auto sums = torch::tensor({loss_sum, steps_mean, res_mean}, torch::kDouble);  // (3,)
+      auto maxes = torch::tensor({steps_max, interrupted ? 1.0 : 0.0}, torch::kDouble);  // (2,)
+      comm_->allreduce(sums, dist::Reduce::Sum);
+      comm_->allreduce(maxes, dist::Reduce::Max);
+      loss_sum = sums[0].item<double>();
+      steps_mean = sums[1].item<double>();
+      res_mean = sums[2].item<double>();
+      steps_max = maxes[0].item<double>();
+      interrupted = maxes[1].item<double>() > 0;
     }
     if (!std::isfinite(loss_sum) || loss_sum > o_.explode) {
       res.stopped = fmt::format("loss {} at step {} (limit {}); the last good checkpoint is {}", loss_sum, step_ + 1,
@@ -166,7 +225,7 @@ TrainResult Trainer::run(int64_t until) {
     window_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ++window_steps;
     const int64_t done = step_ + 1;
-    if (done % o_.log_every == 0 || done == last) {
+    if (main_rank() && (done % o_.log_every == 0 || done == last)) {
       const double ms = window_ms / double(window_steps);  // the last window may be shorter
       const double tps = window_tokens / (window_ms / 1000.0);
       std::printf("step %6lld | loss %.4f | gnorm %.3f | lr %.2e | %7.1f ms | %8.0f tok/s | solver %.1f/%.0f | res %.1e\n",
@@ -181,9 +240,10 @@ TrainResult Trainer::run(int64_t until) {
       window_ms = 0;
       window_tokens = window_steps = 0;
     }
-    if ((o_.eval_every > 0 && done % o_.eval_every == 0) || done == o_.steps) validate_line(done, metrics);
+    if (main_rank() && ((o_.eval_every > 0 && done % o_.eval_every == 0) || done == o_.steps))
+      validate_line(done, metrics);
     if (o_.ckpt_every > 0 && done % o_.ckpt_every == 0) save(done);
-    if (g_interrupted) {
+    if (interrupted) {
       save(done);
       res.stopped = fmt::format("interrupted at step {}; checkpoint saved to {}", done, checkpoint_path());
       ++step_;

@@ -8,10 +8,17 @@
 // exponential moving average of the weights is kept, saved as "ema.*" tensors, and it is
 // what validation (and `eqt eval`) measures. A NaN or exploding loss stops the run
 // with a message, leaving the last good checkpoint in place; Ctrl-C saves one and stops.
-// What it is not: distributed (a later issue), or a place that knows any family.
+// Data parallel (given a Communicator): every rank draws the same global batch from the same
+// generator and trains on its own rows of it (rank r of W: rows [B r / W, B (r+1) / W)); the
+// loss is the shard's share of the global mean (summed cross-entropy / the global count of
+// predicted tokens), so summing gradients over ranks (dist::GradSync) gives exactly the
+// single-process gradient, for any W and uneven shards. Rank 0 alone prints, validates and
+// writes; the batch order does not depend on W, so a run resumes with any number of ranks.
+// What it is not: a place that knows any family.
 #pragma once
 
 #include "eqt/data/task.h"
+#include "eqt/dist/grad_sync.h"
 #include "eqt/models/model.h"
 #include "eqt/train/checkpoint.h"
 
@@ -70,15 +77,19 @@ struct TrainResult {
 
 class Trainer {
  public:
-  // out_dir receives checkpoint.eqt and metrics.jsonl (created if missing).
+  // out_dir receives checkpoint.eqt and metrics.jsonl (created if missing). With comm, the
+  // parameters are broadcast from rank 0 and gradients summed over ranks.
   Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data::Task> task, TrainOptions o,
-          std::string out_dir);
+          std::string out_dir, std::shared_ptr<dist::Communicator> comm = nullptr,
+          dist::GradSyncOptions sync = {});
   void resume(const Checkpoint& ck);  // continues from ck's step, optimizer and RNG states
   // Trains up to step `until` (default: options.steps) and saves a checkpoint there.
   TrainResult run(int64_t until = -1);
   std::string checkpoint_path() const { return out_dir_ + "/checkpoint.eqt"; }
 
  private:
+  bool main_rank() const { return !comm_ || comm_->rank() == 0; }
+  void broadcast_parameters();
   void save(int64_t step);
   void update_ema();
   void validate_line(int64_t step, std::ofstream& metrics);
@@ -90,12 +101,18 @@ class Trainer {
   at::Generator gen_;
   int64_t step_ = 0;
   std::vector<torch::Tensor> ema_;  // per parameter, when o_.ema > 0
+  std::shared_ptr<dist::Communicator> comm_;
+  std::unique_ptr<dist::GradSync> sync_;
 };
+
+// This rank's rows of a global batch: [B rank / world, B (rank + 1) / world).
+data::Batch shard_of(const data::Batch& b, int rank, int world);
 
 // Swaps tensors `a` into the model's parameters and the parameters into `a` (EMA <-> raw).
 void swap_parameters(models::ModelImpl& model, std::vector<torch::Tensor>& a);
 
 // Cross-entropy over the positions whose target is not kIgnore. logits (B, T, V), targets (B, T).
-torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+// `count`: divide the summed loss by this many tokens instead of by the batch's own count.
+torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count = -1);
 
 }  // namespace eqt::train

@@ -1,0 +1,181 @@
+// eqt/dist/communicator.cpp — see communicator.h.
+#include "eqt/dist/communicator.h"
+
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#ifdef EQT_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef EQT_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+namespace eqt::dist {
+
+// LibTorch 2.x moved the collectives from ProcessGroup to Backend (which ProcessGroupGloo and
+// ProcessGroupNCCL now derive from); the calls themselves are unchanged.
+#if TORCH_VERSION_MAJOR >= 2
+using BackendBase = c10d::Backend;
+#else
+using BackendBase = c10d::ProcessGroup;
+#endif
+
+struct Communicator::Backend {
+  c10::intrusive_ptr<BackendBase> pg;
+};
+
+std::string available_backends() {
+  std::string s;
+#ifdef EQT_HAVE_GLOO
+  s += "gloo";
+#endif
+#ifdef EQT_HAVE_NCCL
+  s += s.empty() ? "nccl" : " nccl";
+#endif
+  return s.empty() ? "none" : s;
+}
+
+Communicator::Communicator() = default;
+Communicator::~Communicator() = default;
+
+std::shared_ptr<Communicator> Communicator::connect(const DistEnv& env, const torch::Device& device,
+                                                    std::chrono::milliseconds timeout) {
+  std::shared_ptr<Communicator> c(new Communicator());
+  c->env_ = env;
+  c->timeout_ = timeout;
+  c10d::TCPStoreOptions so;
+  so.port = env.master_port;
+  so.isServer = env.rank == 0 && !env.agent_store;
+  so.numWorkers = env.world;
+  so.waitWorkers = !env.agent_store;
+  so.timeout = timeout;
+  try {
+    c->store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+  } catch (const std::exception& e) {
+    throw CollectiveError(fmt::format(
+        "rank {}: no rendezvous with the other {} rank(s) at {}:{} within {} s ({}); check that every rank "
+        "was started with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE and that the port is free on rank 0",
+        env.rank, env.world - 1, env.master_addr, env.master_port, timeout.count() / 1000, e.what()));
+  }
+  c->pg_ = std::make_unique<Backend>();
+  if (device.is_cuda()) {
+#ifdef EQT_HAVE_NCCL
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = timeout;
+    c->pg_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(c->store_, env.rank, env.world, opts);
+    c->backend_name_ = "nccl";
+#else
+    throw std::invalid_argument("device " + device.str() + " needs the NCCL backend, which this eqt was built "
+                                "without (built with: " + available_backends() + "); train on --device cpu");
+#endif
+  } else {
+#ifdef EQT_HAVE_GLOO
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    // The interface peers reach this host on: GLOO_SOCKET_IFNAME if set (as in PyTorch),
+    // loopback for a single-host run, else the address the hostname resolves to.
+    if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"))
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    else if (env.master_addr == "127.0.0.1" || env.master_addr == "localhost")
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    try {
+      c->pg_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c->store_, env.rank, env.world, opts);
+    } catch (const std::exception& e) {
+      throw CollectiveError(fmt::format("rank {}: the Gloo process group did not form within {} s: {}", env.rank,
+                                        timeout.count() / 1000, e.what()));
+    }
+    c->backend_name_ = "gloo";
+#else
+    throw std::invalid_argument("this eqt was built without the Gloo backend (built with: " +
+                                available_backends() + "); install libgloo-dev and rebuild");
+#endif
+  }
+  c->mark_progress(0);
+  return c;
+}
+
+c10::intrusive_ptr<c10d::Work> Communicator::allreduce_async(torch::Tensor& t, Reduce op) {
+  TORCH_CHECK(t.is_contiguous(), "allreduce: tensor must be contiguous");
+  std::vector<torch::Tensor> v{t};
+  c10d::AllreduceOptions o;
+  o.reduceOp = op == Reduce::Sum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
+  try {
+    return pg_->pg->allreduce(v, o);
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
+void Communicator::wait(const c10::intrusive_ptr<c10d::Work>& w) {
+  try {
+    w->wait();
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
+void Communicator::allreduce(torch::Tensor& t, Reduce op) { wait(allreduce_async(t, op)); }
+
+void Communicator::broadcast(torch::Tensor& t, int root) {
+  TORCH_CHECK(t.is_contiguous(), "broadcast: tensor must be contiguous");
+  std::vector<torch::Tensor> v{t};
+  c10d::BroadcastOptions o;
+  o.rootRank = root;
+  try {
+    wait(pg_->pg->broadcast(v, o));
+  } catch (const CollectiveError&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
+void Communicator::barrier() {
+  try {
+    wait(pg_->pg->barrier());
+  } catch (const CollectiveError&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
+void Communicator::mark_progress(int64_t step) {
+  step_ = step;
+  const std::string v = std::to_string(step);
+  store_->set("eqt/progress/" + std::to_string(env_.rank), std::vector<uint8_t>(v.begin(), v.end()));
+}
+
+std::string Communicator::progress_report() {
+  // Short deadline: the store lives in rank 0, which may be the process that died or hangs.
+  try {
+    store_->setTimeout(std::chrono::seconds(5));
+    std::vector<std::string> behind;
+    for (int r = 0; r < env_.world; ++r) {
+      if (r == env_.rank) continue;
+      auto raw = store_->get("eqt/progress/" + std::to_string(r));
+      const int64_t s = std::stoll(std::string(raw.begin(), raw.end()));
+      if (s < step_) behind.push_back(fmt::format("rank {} (last reached step {})", r, s));
+    }
+    if (behind.empty()) return "every other rank had reached this step too";
+    std::string out = "stopped making progress: ";
+    for (size_t i = 0; i < behind.size(); ++i) out += (i ? ", " : "") + behind[i];
+    return out;
+  } catch (const std::exception&) {
+    return fmt::format("the rendezvous store on rank 0 ({}:{}) is unreachable, so rank 0 has probably died",
+                       env_.master_addr, env_.master_port);
+  }
+}
+
+void Communicator::fail(const std::string& what) {
+  std::string first = what.substr(0, what.find('\n'));  // c10d appends a C++ backtrace
+  throw CollectiveError(fmt::format("rank {}: a collective failed at step {} (timeout {} s): {}; {}", env_.rank,
+                                    step_, timeout_.count() / 1000, first, progress_report()));
+}
+
+}  // namespace eqt::dist

@@ -1,0 +1,74 @@
+// eqt/dist/communicator.h — the process group of a data-parallel run: LibTorch's c10d
+// (TCPStore rendezvous; ProcessGroupGloo for CPU tensors, ProcessGroupNCCL for CUDA ones when
+// eqt is built against a CUDA LibTorch), behind the few collectives training needs.
+//
+// Failure handling is the point of the wrapper: every collective has a deadline (the
+// backend's timeout), and a failed or timed-out one is rethrown as CollectiveError naming
+// this rank, the step, and which ranks had stopped making progress (each rank publishes in
+// the store the last step whose gradients it was ready to reduce; mark_progress). A dead peer closes its sockets, so the
+// survivors fail at once; a hung one is found when the deadline passes.
+// What it is not: gradient bucketing (dist/grad_sync.h) or process launching (dist/launcher.h).
+#pragma once
+
+#include "eqt/dist/dist_env.h"
+
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace eqt::dist {
+
+struct CollectiveError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Reduce { Sum, Max };
+
+// Which c10d backends this build has ("gloo", "nccl"), e.g. for `eqt env`.
+std::string available_backends();
+
+class Communicator {
+ public:
+  // Rendezvous with all ranks of env (blocks until they have joined, at most `timeout`).
+  // device decides the backend: NCCL for CUDA, Gloo otherwise.
+  static std::shared_ptr<Communicator> connect(const DistEnv& env, const torch::Device& device,
+                                               std::chrono::milliseconds timeout);
+  ~Communicator();
+
+  int rank() const { return env_.rank; }
+  int world() const { return env_.world; }
+  const std::string& backend() const { return backend_name_; }
+
+  // In place over all ranks; t must be contiguous. The async form returns at once; call
+  // wait() on its handle before reading t.
+  c10::intrusive_ptr<c10d::Work> allreduce_async(torch::Tensor& t, Reduce op = Reduce::Sum);
+  void allreduce(torch::Tensor& t, Reduce op = Reduce::Sum);
+  void broadcast(torch::Tensor& t, int root);  // t: contiguous; root's values everywhere
+  void barrier();
+  // Waits for w; a failure or timeout becomes a CollectiveError with the progress report.
+  void wait(const c10::intrusive_ptr<c10d::Work>& w);
+
+  // Publishes that this rank has reached the collectives of `step` (read by the report of a
+  // failed collective: a rank whose mark is behind is the one that died or hangs).
+  void mark_progress(int64_t step);
+
+ private:
+  struct Backend;
+  Communicator();
+  [[noreturn]] void fail(const std::string& what);
+  std::string progress_report();
+
+  DistEnv env_;
+  std::string backend_name_;
+  std::chrono::milliseconds timeout_{0};
+  int64_t step_ = 0;
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::unique_ptr<Backend> pg_;
+};
+
+}  // namespace eqt::dist
