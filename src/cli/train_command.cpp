@@ -157,9 +157,7 @@ void launch(const TrainArgs& a) {
   if (dist::available_backends().find("gloo") == std::string::npos)
     throw std::invalid_argument("--nproc needs the Gloo backend, which this eqt was built without");
   prepare(a, false);
-  auto argv = dist::own_command_line();
-  argv[0] = "/proc/self/exe";
-  auto r = dist::launch_workers(argv, {a.dist.nproc});
+  auto r = dist::launch_workers("/proc/self/exe", dist::own_command_line(), {a.dist.nproc});
   if (r.exit_code != 0) throw std::runtime_error("data-parallel run failed: " + r.message);
 }
 
@@ -196,7 +194,9 @@ void run_train(const TrainArgs& a) {
   if (ck) trainer.resume(*ck);
   if (main_rank) io::write_text_file(a.out + "/config.json", resolved.dump(2) + "\n");
   auto res = trainer.run();
-  if (!res.stopped.empty()) throw std::runtime_error("training stopped: " + res.stopped);
+  if (!res.stopped.empty())
+    throw std::runtime_error((main_rank ? "" : "rank " + std::to_string(env.rank) + ": ") + "training stopped: " +
+                             res.stopped);
   if (main_rank)
     std::printf("eqt train: done at step %lld; checkpoint %s\n", (long long)res.step,
                 trainer.checkpoint_path().c_str());

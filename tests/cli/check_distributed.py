@@ -85,6 +85,27 @@ for key in [(2, 1), (1, 2)]:
     check(err <= 1e-5, f"resume: 10 steps on {key[0]} process(es) + 10 on {key[1]} equal 1 + 1, "
           f"max relative difference {err:.2e}")
 
+# The multi-host way: each rank started on its own with the torchrun variables (no launcher).
+port = None
+import socket
+with socket.socket() as so:
+    so.bind(("127.0.0.1", 0))
+    port = so.getsockname()[1]
+manual = os.path.join(work, "manual")
+cfg = config("standard", cases["standard"][1])
+procs = []
+for rank in (0, 1):
+    e = dict(env, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    procs.append(subprocess.Popen([eqt, "train", "--model", "standard", "--config", cfg, *common, "--out", manual],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e))
+outs = [p.communicate(timeout=300) for p in procs]
+check(all(p.returncode == 0 for p in procs), "torchrun variables: two ranks started by hand both exit 0")
+check(outs[1][0].strip() == "", "torchrun variables: rank 1 prints nothing")
+_, lman = losses(manual)
+_, l2 = losses(os.path.join(work, "standard_2"))
+err = rel(lman, l2) if len(lman) == len(l2) == 20 else float("inf")
+check(err <= 1e-6, f"torchrun variables: losses equal the --nproc 2 run, max relative difference {err:.2e}")
+
 # eval --json reads a 2-process run like any other.
 e1 = json.loads(run("eval", "--run", os.path.join(work, "attractor_ift_1"), "--json").stdout)
 e2 = json.loads(run("eval", "--run", os.path.join(work, "attractor_ift_2"), "--json").stdout)

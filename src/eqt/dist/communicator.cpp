@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <thread>
 
 namespace eqt::dist {
 
@@ -23,6 +24,9 @@ using BackendBase = c10d::Backend;
 #else
 using BackendBase = c10d::ProcessGroup;
 #endif
+
+// How long a rank whose collective failed waits for the others to report theirs.
+constexpr std::chrono::milliseconds kReportWindow{3000};
 
 struct Communicator::Backend {
   c10::intrusive_ptr<BackendBase> pg;
@@ -151,23 +155,37 @@ void Communicator::mark_progress(int64_t step) {
   store_->set("eqt/progress/" + std::to_string(env_.rank), std::vector<uint8_t>(v.begin(), v.end()));
 }
 
+// Who is to blame. A rank whose progress mark is behind never reached this step's
+// collectives. But a rank that froze *inside* them is level with us, so each rank that sees a
+// collective fail also posts that in the store and waits a moment for the others to do the
+// same: the live ones fail too (they wait on the same collectives, or on us once we exit);
+// the ranks that stay silent are dead or hung.
 std::string Communicator::progress_report() {
-  // Short deadline: the store lives in rank 0, which may be the process that died or hangs.
+  const auto key = [](const char* what, int r) { return fmt::format("eqt/{}/{}", what, r); };
   try {
-    store_->setTimeout(std::chrono::seconds(5));
-    std::vector<std::string> behind;
-    for (int r = 0; r < env_.world; ++r) {
-      if (r == env_.rank) continue;
-      auto raw = store_->get("eqt/progress/" + std::to_string(r));
-      const int64_t s = std::stoll(std::string(raw.begin(), raw.end()));
-      if (s < step_) behind.push_back(fmt::format("rank {} (last reached step {})", r, s));
+    store_->setTimeout(std::chrono::seconds(5));  // the store lives in rank 0, which may be the culprit
+    const std::string v = std::to_string(step_);
+    store_->set(key("failed", env_.rank), std::vector<uint8_t>(v.begin(), v.end()));
+    const auto until = std::chrono::steady_clock::now() + kReportWindow;
+    std::vector<int> silent;
+    for (;;) {
+      silent.clear();
+      for (int r = 0; r < env_.world; ++r)
+        if (r != env_.rank && !store_->check({key("failed", r)})) silent.push_back(r);
+      if (silent.empty() || std::chrono::steady_clock::now() >= until) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (behind.empty()) return "every other rank had reached this step too";
-    std::string out = "stopped making progress: ";
-    for (size_t i = 0; i < behind.size(); ++i) out += (i ? ", " : "") + behind[i];
-    return out;
+    std::string out;
+    for (int r : silent) {
+      auto raw = store_->get(key("progress", r));
+      out += fmt::format("{}rank {} (last reached step {})", out.empty() ? "" : ", ", r,
+                         std::string(raw.begin(), raw.end()));
+    }
+    if (out.empty()) return "every other rank reported the failure too";
+    return fmt::format("stopped making progress: {}: no failure report from it within {} s, so it died or hangs", out,
+                       std::chrono::duration_cast<std::chrono::seconds>(kReportWindow).count());
   } catch (const std::exception&) {
-    return fmt::format("the rendezvous store on rank 0 ({}:{}) is unreachable, so rank 0 has probably died",
+    return fmt::format("the rendezvous store on rank 0 ({}:{}) is unreachable, so rank 0 has probably died or hangs",
                        env_.master_addr, env_.master_port);
   }
 }

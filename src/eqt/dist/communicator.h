@@ -4,9 +4,11 @@
 //
 // Failure handling is the point of the wrapper: every collective has a deadline (the
 // backend's timeout), and a failed or timed-out one is rethrown as CollectiveError naming
-// this rank, the step, and which ranks had stopped making progress (each rank publishes in
-// the store the last step whose gradients it was ready to reduce; mark_progress). A dead peer closes its sockets, so the
-// survivors fail at once; a hung one is found when the deadline passes.
+// this rank, the step, and which ranks had stopped making progress: each rank publishes in
+// the store the last step whose gradients it was ready to reduce (mark_progress), and a rank
+// whose collective failed posts that and waits 3 s for the others to post theirs; the ranks
+// that stay silent are named. A dead peer closes its sockets, so the survivors fail at once;
+// a hung one is found when the deadline passes.
 // What it is not: gradient bucketing (dist/grad_sync.h) or process launching (dist/launcher.h).
 #pragma once
 

@@ -27,6 +27,7 @@ namespace eqt::dist {
 namespace {
 
 std::atomic<int> g_forward{0};  // a signal to pass on to the workers
+int g_forwarded = 0;             // the last one passed on (for the report)
 void on_signal(int sig) { g_forward = sig; }
 
 struct Worker {
@@ -50,9 +51,11 @@ void reap(std::vector<Worker>& ws, bool block, std::vector<Worker*>& order) {
     int st = 0;
     pid_t pid = waitpid(-1, &st, block ? 0 : WNOHANG);
     if (pid < 0 && errno == EINTR) {
-      if (int sig = g_forward.exchange(0))
+      if (int sig = g_forward.exchange(0)) {
+        g_forwarded = sig;
         for (auto& w : ws)
           if (!w.done) kill(w.pid, sig);
+      }
       continue;
     }
     if (pid <= 0) return;
@@ -103,7 +106,8 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-LaunchResult launch_workers(const std::vector<std::string>& argv, const LaunchOptions& o) {
+LaunchResult launch_workers(const std::string& program, const std::vector<std::string>& argv,
+                            const LaunchOptions& o) {
   if (o.nproc < 1) throw std::invalid_argument(fmt::format("--nproc {} is invalid; expected >= 1", o.nproc));
   if (argv.empty()) throw std::invalid_argument("launch_workers: empty command");
   const uint16_t port = o.master_port ? o.master_port : free_port();
@@ -136,6 +140,7 @@ LaunchResult launch_workers(const std::vector<std::string>& argv, const LaunchOp
   sigaction(SIGINT, &sa, &old_int);  // no SA_RESTART: waitpid returns EINTR
   sigaction(SIGTERM, &sa, &old_term);
 
+  g_forwarded = 0;
   std::vector<Worker> ws;
   for (int r = 0; r < o.nproc; ++r) {
     auto envp = ptrs(envs[r]);
@@ -144,10 +149,11 @@ LaunchResult launch_workers(const std::vector<std::string>& argv, const LaunchOp
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
+      setpgid(0, 0);  // a terminal's Ctrl-C reaches the launcher only, which passes it on once
       if (getppid() != parent) _exit(127);  // the launcher died before prctl
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
-      execve(argp[0], argp.data(), envp.data());
+      execve(program.c_str(), argp.data(), envp.data());
       _exit(127);
     }
     ws.push_back({r, pid});
@@ -186,6 +192,7 @@ LaunchResult launch_workers(const std::vector<std::string>& argv, const LaunchOp
                      [](Worker* a, Worker* b) { return WIFSIGNALED(a->status) && !WIFSIGNALED(b->status); });
     LaunchResult res;
     res.exit_code = 1;
+    if (g_forwarded) res.message = fmt::format("after {} was passed on to the workers: ", strsignal(g_forwarded));
     for (size_t i = 0; i < bad.size(); ++i)
       res.message += fmt::format("{}worker rank {} (pid {}) {}", i ? "; " : "", bad[i]->rank, bad[i]->pid,
                                  cause(bad[i]->status));

@@ -26,9 +26,11 @@ struct LaunchResult {
   std::string message;      // which ranks failed and how (empty on success)
 };
 
-// argv[0] is the program to run (e.g. "/proc/self/exe"); the environment is inherited, plus
-// RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, EQT_LAUNCHED=1.
-LaunchResult launch_workers(const std::vector<std::string>& argv, const LaunchOptions& o);
+// Runs `program` (e.g. "/proc/self/exe") with argv (argv[0] as shown by ps); the environment
+// is inherited, plus RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
+// and EQT_LAUNCHED=1.
+LaunchResult launch_workers(const std::string& program, const std::vector<std::string>& argv,
+                            const LaunchOptions& o);
 
 // This process's own command line (Linux: /proc/self/cmdline), to re-run as the workers.
 std::vector<std::string> own_command_line();
