@@ -3,6 +3,7 @@
 - `eqt train --nproc 2` (2 processes on loopback, global batch B, 20 steps, fixed seed) logs
   the same loss at every step as one process with batch B, to 1e-5 relative, for the
   standard family and the attractor with IFT and with one-step gradients; only rank 0 writes;
+- 3 processes with uneven shards and gradient accumulation equal one process;
 - a run trained 10 steps on 2 processes and resumed on 1 continues exactly as one process;
 - eval --json of a 2-process run has the same keys as of a 1-process run;
 - killing one worker (SIGKILL) makes the launcher exit non-zero, naming that rank;
@@ -68,6 +69,21 @@ for name, (family, model) in cases.items():
     check(err <= 1e-5, f"{name}: 2-process losses equal 1-process, 20 steps, max relative difference {err:.2e}")
     check(l1[-1] < l1[0], f"{name}: it trains (loss {l1[0]:.4f} -> {l1[-1]:.4f})")
     check("data parallel over 2 processes (gloo)" in r.stdout, f"{name}: the run says it is data parallel")
+
+# Uneven shards (batch 10 over 3 processes: 3, 3, 4 rows) with gradient accumulation (3
+# micro-batches, only the last one communicating), attractor with IFT gradients.
+acc = os.path.join(work, "accum.json")
+with open(acc, "w") as f:
+    json.dump({"model": cases["attractor_ift"][1], "train": {"log_every": 1, "accum": 3, "warmup": 5},
+               "task": {"length": 8, "n_train": 512, "n_test": 64}}, f)
+la = {}
+for n in (1, 3):
+    d = os.path.join(work, f"accum_{n}")
+    run("train", "--model", "attractor", "--config", acc, "--task", "parity", "--batch", "10", "--steps", "10",
+        "--nproc", str(n), "--out", d)
+    la[n] = losses(d)[1]
+err = rel(la[3], la[1]) if len(la[1]) == len(la[3]) == 10 else float("inf")
+check(err <= 1e-5, f"3 processes, uneven shards, accum 3: losses equal 1 process, max relative difference {err:.2e}")
 
 # Resume with any N: 10 steps, then --resume to 20, with the process counts (first, then)
 # (2, 1) and (1, 2), equal (1, 1) at every step.
