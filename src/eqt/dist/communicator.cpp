@@ -103,16 +103,22 @@ std::shared_ptr<Communicator> Communicator::connect(const DistEnv& env, const to
   return c;
 }
 
+// Starts a collective; a failure to even start it is reported like a failure to finish it.
+template <class Start>
+c10::intrusive_ptr<c10d::Work> Communicator::start(Start&& collective) {
+  try {
+    return collective();
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
 c10::intrusive_ptr<c10d::Work> Communicator::allreduce_async(torch::Tensor& t, Reduce op) {
   TORCH_CHECK(t.is_contiguous(), "allreduce: tensor must be contiguous");
   std::vector<torch::Tensor> v{t};
   c10d::AllreduceOptions o;
   o.reduceOp = op == Reduce::Sum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
-  try {
-    return pg_->pg->allreduce(v, o);
-  } catch (const std::exception& e) {
-    fail(e.what());
-  }
+  return start([&] { return pg_->pg->allreduce(v, o); });
 }
 
 void Communicator::wait(const c10::intrusive_ptr<c10d::Work>& w) {
@@ -130,23 +136,11 @@ void Communicator::broadcast(torch::Tensor& t, int root) {
   std::vector<torch::Tensor> v{t};
   c10d::BroadcastOptions o;
   o.rootRank = root;
-  try {
-    wait(pg_->pg->broadcast(v, o));
-  } catch (const CollectiveError&) {
-    throw;
-  } catch (const std::exception& e) {
-    fail(e.what());
-  }
+  wait(start([&] { return pg_->pg->broadcast(v, o); }));
 }
 
 void Communicator::barrier() {
-  try {
-    wait(pg_->pg->barrier());
-  } catch (const CollectiveError&) {
-    throw;
-  } catch (const std::exception& e) {
-    fail(e.what());
-  }
+  wait(start([&] { return pg_->pg->barrier(); }));
 }
 
 void Communicator::mark_progress(int64_t step) {

@@ -62,6 +62,8 @@ class Communicator {
  private:
   struct Backend;
   Communicator();
+  template <class Start>
+  c10::intrusive_ptr<c10d::Work> start(Start&& collective);
   [[noreturn]] void fail(const std::string& what);
   std::string progress_report();
 
