@@ -157,37 +157,30 @@ def long_run(out, *extra):
     raise SystemExit("FAIL: the 2-process run did not start within 120 s")
 
 
-p = long_run(os.path.join(work, "killed"))
-victim = workers(p.pid)[1]
-t0 = time.time()
-os.kill(victim, signal.SIGKILL)
-try:
-    _, err = p.communicate(timeout=60)
-    took = time.time() - t0
-    check(p.returncode != 0, f"killed worker: the launcher exits non-zero ({p.returncode}) after {took:.1f} s")
-    check(f"worker rank 1 (pid {victim}) was killed by signal 9" in err, "killed worker: the message names rank 1: " +
-          err.strip().splitlines()[-1])
-except subprocess.TimeoutExpired:
-    p.kill()
-    check(False, "killed worker: the launcher did not exit within 60 s")
-
-p = long_run(os.path.join(work, "hung"), "--dist-timeout", "5")
-victim = workers(p.pid)[1]
-t0 = time.time()
-os.kill(victim, signal.SIGSTOP)
-try:
-    _, err = p.communicate(timeout=90)
-    took = time.time() - t0
-    check(p.returncode != 0, f"hung worker: the launcher exits non-zero ({p.returncode}) after {took:.1f} s")
-    check("stopped making progress: rank 1" in err, "hung worker: rank 0's message names rank 1: " + err.strip())
-except subprocess.TimeoutExpired:
-    p.kill()
-    check(False, "hung worker: the launcher did not exit within 90 s")
-finally:
+def disrupt(what, sig, limit, expect, *extra):
+    """Sends sig to rank 1 of a running 2-process run; the launcher must exit non-zero within
+    limit seconds with `expect` (formatted with the victim's pid) in its stderr."""
+    p = long_run(os.path.join(work, what.replace(" ", "_")), *extra)
+    victim = workers(p.pid)[1]
+    t0 = time.time()
+    os.kill(victim, sig)
     try:
-        os.kill(victim, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        _, err = p.communicate(timeout=limit)
+        took = time.time() - t0
+        check(p.returncode != 0, f"{what}: the launcher exits non-zero ({p.returncode}) after {took:.1f} s")
+        check(expect.format(pid=victim) in err, f"{what}: the message names rank 1: " + err.strip())
+    except subprocess.TimeoutExpired:
+        p.kill()
+        check(False, f"{what}: the launcher did not exit within {limit} s")
+    finally:
+        try:
+            os.kill(victim, signal.SIGKILL)  # a stopped victim outlives SIGTERM
+        except ProcessLookupError:
+            pass
+
+
+disrupt("killed worker", signal.SIGKILL, 60, "worker rank 1 (pid {pid}) was killed by signal 9")
+disrupt("hung worker", signal.SIGSTOP, 90, "stopped making progress: rank 1", "--dist-timeout", "5")
 
 bad = run("train", "--model", "standard", "--task", "parity", "--batch", "1", "--nproc", "2", "--steps", "1",
           "--out", os.path.join(work, "bad"), ok=False)
