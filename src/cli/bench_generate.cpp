@@ -5,6 +5,7 @@
 // --new-tokens tokens from a random prompt; tokens/s counts the tokens after the first
 // (the prompt's own pass is the same work in both modes and is excluded).
 #include "cli/commands.h"
+#include "eqt/models/family.h"
 #include "cli/inference_model.h"
 #include "cli/json_file.h"
 
@@ -25,7 +26,7 @@ struct BenchGenerateArgs {
   bool json = false;
   std::vector<int64_t> prompt_lens = {64, 512};
   int64_t new_tokens = 32;
-  std::vector<std::string> models = {"standard", "looped", "deq", "attractor", "eqt"};
+  std::vector<std::string> models = models::family_names();
   std::vector<std::string> runs;
   uint64_t seed = 0;
   std::string device = "cpu";
@@ -124,17 +125,14 @@ void register_bench_generate(CLI::App& bench) {
       ->capture_default_str()->check(CLI::Range(int64_t(2), int64_t(1) << 20));
   cmd->add_option("--models", a->models, "families (random weights, CPU text preset sizes)")
       ->capture_default_str()->delimiter(',')
-      ->check(CLI::IsMember({"standard", "looped", "deq", "attractor", "eqt"}));
+      ->check(CLI::IsMember(models::family_names()));
   cmd->add_option("--run", a->runs, "a trained run folder to bench instead (repeatable)");
   cmd->add_option("--seed", a->seed, "seed of the random weights and prompts")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda or cuda:N")->capture_default_str();
   a->refine.add(cmd);
   cmd->callback([a] {
     auto out = run_bench(*a);
-    if (a->json)
-      std::cout << out.dump() << "\n";
-    else
-      print_table(out);
+    print_result(out, a->json, print_table);
   });
 }
 

@@ -5,6 +5,7 @@
 // Table 2: on tanh-net, the extra peak bytes of one solve + backward for each gradient mode
 // and iteration count, measured by the counting CPU allocator (never computed).
 #include "cli/commands.h"
+#include "cli/json_file.h"
 #include "cli/solver_problems.h"
 
 #include "eqt/grad/equilibrium.h"
@@ -112,12 +113,10 @@ void register_bench(CLI::App& app, int& /*exit_code*/) {
     nlohmann::json out;
     out["solvers"] = solver_rows(*a);
     out["memory"] = memory_rows(*a);
-    if (a->json)
-      std::cout << out.dump() << "\n";
-    else
-      print_table(out);
+    print_result(out, a->json, print_table);
   });
   register_bench_generate(*bench);
+  register_bench_train(*bench);
 }
 
 }  // namespace eqt::cli

@@ -1,5 +1,6 @@
 // cli/info_command.cpp — `eqt info`: a model's config and parameter count per component.
 #include "cli/commands.h"
+#include "eqt/models/family.h"
 #include "cli/json_file.h"
 
 #include "eqt/models/model.h"
@@ -14,7 +15,7 @@ namespace eqt::cli {
 namespace {
 
 struct InfoArgs {
-  std::string model = "attractor";
+  std::string model = models::family_name(models::FamilyKind::Attractor);
   std::string config;
   bool json = false;
 };
@@ -42,7 +43,7 @@ void register_info(CLI::App& app, int& /*exit_code*/) {
   auto* cmd = app.add_subcommand("info", "Print a model's config and parameter count per component");
   cmd->add_option("--model", a->model, "Model family")
       ->capture_default_str()
-      ->check(CLI::IsMember({"standard", "looped", "deq", "attractor", "eqt"}));
+      ->check(CLI::IsMember(models::family_names()));
   cmd->add_option("--config", a->config, "JSON file overriding the family's preset");
   cmd->add_flag("--json", a->json, "Print one JSON object: model, params_total, params, config");
   cmd->callback([a] {

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +19,14 @@ inline nlohmann::json read_json_file(const std::string& path) {
   } catch (const std::exception& e) {
     throw std::invalid_argument("'" + path + "' is not valid JSON: " + e.what());
   }
+}
+
+// A benchmark's result: exactly one JSON object on stdout with --json, else its table.
+inline void print_result(const nlohmann::json& out, bool json, const std::function<void(const nlohmann::json&)>& table) {
+  if (json)
+    std::cout << out.dump() << "\n";
+  else
+    table(out);
 }
 
 }  // namespace eqt::cli

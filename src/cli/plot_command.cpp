@@ -9,6 +9,7 @@
 //                       else measured here on a few held-out batches.
 // What it is not: an analysis tool; each plot is a view of data the run already has.
 #include "cli/commands.h"
+#include "eqt/models/family.h"
 
 #include "eqt/io/svg_plot.h"
 #include "eqt/io/text_file.h"
@@ -82,21 +83,22 @@ void run_plot(const PlotArgs& a) {
   auto& model = *run.ck.model;
   const auto& task = run.task;
   const auto family = model.config().family;
+  const auto& traits = models::find_family(family);
   const std::string title = family + " on " + task->name();
 
   save(dir + "/loss.svg", {column(rows, "loss", "train"), column(rows, "val_loss", "validation")},
        {"loss: " + title, "step", "cross-entropy (nats)", true});
-  if (family != "standard")
+  if (traits.has_loop)
     save(dir + "/solver_steps.svg",
          {column(rows, "solver_steps_mean", "mean"), column(rows, "solver_steps_max", "max")},
          {"solver steps while training: " + title, "step", "steps per forward", false});
 
-  if (family == "deq" || family == "attractor" || family == "eqt") {
+  if (traits.has_solver || traits.has_energy) {
     torch::NoGradGuard ng;
     model.eval();
     auto batch = task->eval_batches(a.batch).front();
     auto out = model.forward(batch.tokens);
-    if (family == "eqt" && out.stats.energy_trace.defined())
+    if (traits.has_energy && out.stats.energy_trace.defined())
       save(dir + "/residual.svg", trace_series(out.stats.energy_trace, "objective"),
            {"refinement objective (first refined layer): " + title, "gradient step", "E(h) + |h - f|^2 / 2 gamma",
             false});
@@ -104,7 +106,7 @@ void run_plot(const PlotArgs& a) {
       save(dir + "/residual.svg", trace_series(out.stats.residual_trace, "residual"),
            {"residual vs iteration: " + title, "solver iteration", "||f(z) - z|| / ||z||", true});
   }
-  if (family == "standard") return;  // nothing to cap
+  if (!traits.has_loop) return;  // nothing to cap
 
   nlohmann::json by;
   const std::string cached = dir + "/eval_by_solver_steps.json";

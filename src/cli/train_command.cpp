@@ -4,7 +4,9 @@
 // eval: rebuilds model and task from the checkpoint and prints one JSON object; with
 // --solver-steps, the metrics per cap on the refinement (the internalisation curve).
 #include "cli/commands.h"
+#include "eqt/models/family.h"
 #include "cli/json_file.h"
+#include "cli/preset.h"
 
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
@@ -80,7 +82,7 @@ struct DistArgs {
 };
 
 struct TrainArgs {
-  std::string model = "attractor", task = "parity", config, out;
+  std::string model = models::family_name(models::FamilyKind::Attractor), task = "parity", config, out;
   bool resume = false, dry_run = false;
   int64_t steps = 0, batch = 0;
   double lr = 0;
@@ -115,28 +117,14 @@ Prepared prepare(const TrainArgs& a, bool talk) {
     if (std::filesystem::exists(ckpt) && !a.dry_run)
       throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt +
                                   "); pass --resume to continue it, or choose another --out");
-    std::string path = a.config.empty() ? preset_path(a.model, a.task) : a.config;
-    nlohmann::json preset = nlohmann::json::object();
-    if (!a.config.empty() || std::filesystem::exists(path))
-      preset = read_json_file(path);
-    else if (talk)
-      std::printf("eqt train: no preset %s; using the %s defaults\n", path.c_str(), a.model.c_str());
-    for (auto it = preset.begin(); it != preset.end(); ++it)
-      if (it.key() != "model" && it.key() != "train" && it.key() != "task")
-        throw std::invalid_argument("config '" + path + "': unknown section '" + it.key() + "'; expected model, train, task");
-    nlohmann::json topts = preset.value("task", nlohmann::json::object());
-    a.task_args.apply(topts);
-    task = data::make_task(a.task, topts);
-    auto mj = preset.value("model", nlohmann::json::object());
-    mj["family"] = a.model;
-    auto cfg = models::ModelConfig::from_json(mj, models::ModelConfig::preset(a.model));
-    cfg.vocab = task->vocab();
-    cfg.causal = task->causal();
-    cfg.max_seq = std::max(cfg.max_seq, task->seq_len());
-    topt = config::from_json<train::TrainOptions>(preset.value("train", nlohmann::json::object()));
+    nlohmann::json overrides = nlohmann::json::object();
+    a.task_args.apply(overrides);
+    auto p = load_preset(a.model, a.task, a.config, overrides, talk);
+    task = p.task;
+    topt = p.topt;
     if (a.seed >= 0) topt.seed = uint64_t(a.seed);
     torch::manual_seed(topt.seed);
-    model = models::make_model(cfg);
+    model = models::make_model(p.cfg);
   }
   if (a.steps > 0) topt.steps = a.steps;
   if (a.batch > 0) topt.batch = a.batch;
@@ -254,8 +242,8 @@ std::string preset_path(const std::string& model, const std::string& task) {
 void register_train(CLI::App& app, int& /*exit_code*/) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Train a model on a task; writes DIR/checkpoint.eqt and metrics.jsonl");
-  cmd->add_option("--model", a->model, "standard | looped | deq | attractor | eqt")
-      ->capture_default_str()->check(CLI::IsMember({"standard", "looped", "deq", "attractor", "eqt"}));
+  cmd->add_option("--model", a->model, models::family_choices())
+      ->capture_default_str()->check(CLI::IsMember(models::family_names()));
   cmd->add_option("--task", a->task, "parity | text | sudoku | maze")
       ->capture_default_str()->check(CLI::IsMember({"parity", "text", "sudoku", "maze"}));
   cmd->add_option("--config", a->config, "JSON {model, train, task} (default: configs/<model>-<task>.json)");

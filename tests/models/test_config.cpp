@@ -1,4 +1,5 @@
 // Config round trip and rejection of unknown or malformed keys, by name.
+#include "eqt/models/family.h"
 #include "eqt/models/model.h"
 
 #include <gtest/gtest.h>
@@ -53,13 +54,37 @@ TEST(Config, BadValuesAreNamed) {
 }
 
 TEST(Config, EveryFamilyBuildsWithItsDefaults) {
-  for (auto fam : {"standard", "looped", "deq", "attractor", "eqt"}) {
+  for (const auto& fam : models::family_names()) {
     auto m = models::make_model(models::ModelConfig::preset(fam));
     EXPECT_GT(m->param_total(), 0) << fam;
     int64_t sum = 0;
     for (const auto& [k, v] : m->param_counts()) sum += v;
     EXPECT_EQ(sum, m->param_total());
   }
+}
+
+TEST(Config, ScopedConfigRestoresOnException) {
+  auto m = models::make_model(models::ModelConfig::preset("attractor"));
+  const auto before = m->config().to_json();
+  try {
+    models::ScopedConfig capped(*m, m->config().with_refinement_cap(0));
+    EXPECT_EQ(m->config().eval_max_iter, 0);
+    throw std::runtime_error("evaluation failed");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(m->config().to_json(), before) << "the cap outlived its scope";
+}
+
+TEST(Config, SavedEqTConfigWithoutReverseMeansTheBlockPredictor) {
+  // Checkpoints written before eqt.reverse existed hold the reverse block's weights.
+  auto j = models::ModelConfig::preset("eqt").to_json();
+  EXPECT_EQ(j["eqt"]["reverse"], "attention");  // what new configs get
+  j["eqt"].erase("reverse");
+  EXPECT_EQ(models::ModelConfig::from_saved_json(j).eqt_reverse, "block");
+  EXPECT_EQ(models::ModelConfig::from_json(j).eqt_reverse, "attention");  // a user's file: the default
+  auto a = models::ModelConfig::preset("attractor").to_json();
+  a["eqt"].erase("reverse");
+  EXPECT_EQ(models::ModelConfig::from_saved_json(a).to_json(), models::ModelConfig::from_json(a).to_json());
 }
 
 }  // namespace

@@ -68,6 +68,9 @@ TEST(ReferenceVariants, OtherBlockOptions) {
   deq.backward_max_iter = 200;
   deq.causal = false;
   check_against_python(deq, "deq_ift_bidirectional");
+  auto eqt_block = test::tiny("eqt");  // the legacy reverse predictor (checkpoints before eqt.reverse)
+  eqt_block.eqt_reverse = "block";
+  check_against_python(eqt_block, "eqt_reverse_block");
 }
 
 }  // namespace

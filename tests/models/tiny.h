@@ -1,6 +1,7 @@
 // tests/models/tiny.h — tiny configurations of every family for the model tests.
 #pragma once
 
+#include "eqt/models/family.h"
 #include "eqt/models/model.h"
 
 #include <string>
@@ -9,7 +10,7 @@
 namespace eqt::test {
 
 inline const std::vector<std::string>& families() {
-  static const std::vector<std::string> f = {"standard", "looped", "deq", "attractor", "eqt"};
+  static const std::vector<std::string> f = models::family_names();
   return f;
 }
 

@@ -177,7 +177,32 @@ def energy(P, h, tokens, cfg):
     B, T, C = h.shape
     W = e["rev_window"]
     out = torch.zeros(B, T, dtype=h.dtype)
-    if e["lambda_rev"] != 0:
+    if e["lambda_rev"] != 0 and e.get("reverse", "block") == "attention":
+        # Target j of position t (x_{t-1-j}) from h_t and the sources x_{t-1}, ..., x_{t-j}:
+        # an explicit softmax over [null slot (score 0, value 0), sources], per (t, j).
+        rev = torch.zeros(B, T, dtype=h.dtype)
+        E = P["embed.table"]
+        a = h @ P["energy.rev_in.weight"].t()
+        q = h @ P["energy.rev_q.weight"].t() / math.sqrt(C)
+        for t in range(T):
+            terms = []
+            for j in range(W):
+                if t - 1 - j < 0:
+                    continue
+                r = a[:, t] + P["energy.rev_pos"][j]
+                srcs = [s for s in range(t - 1, t - 1 - j, -1) if s >= 0]
+                if srcs:
+                    k = torch.stack([E[tokens[:, s]] @ P["energy.rev_k.weight"].t() for s in srcs], 1)  # (B, n, C)
+                    v = torch.stack([E[tokens[:, s]] @ P["energy.rev_v.weight"].t() for s in srcs], 1)
+                    scores = torch.cat([torch.zeros(B, 1, dtype=h.dtype), (k @ q[:, t, :, None])[:, :, 0]], 1)
+                    p = scores.softmax(1)[:, 1:]                                 # drop the null slot
+                    r = r + (p[:, :, None] * v).sum(1)
+                lp = (r @ E.t()).log_softmax(-1)                            # no norm: linear read-out
+                terms.append(-lp.gather(1, tokens[:, t - 1 - j][:, None])[:, 0])
+            if terms:
+                rev[:, t] = torch.stack(terms, 1).mean(1)
+        out = out + e["lambda_rev"] * rev
+    elif e["lambda_rev"] != 0:
         rev = torch.zeros(B, T, dtype=h.dtype)
         first = h @ P["energy.rev_in.weight"].t()                      # (B, T, C)
         seqs = []

@@ -1,6 +1,7 @@
 // eqt/grad/implicit_backward.cpp — see implicit_backward.h.
 #include "eqt/grad/implicit_backward.h"
 
+#include "eqt/solve/conjugate_gradient.h"
 #include "eqt/util/per_sample.h"
 
 namespace eqt::grad {
@@ -34,6 +35,26 @@ torch::Tensor attach_backward(const torch::Tensor& y, BackwardTransform transfor
   auto holder = c10::make_intrusive<TransformHolder>();
   holder->transform = std::move(transform);
   return ReplaceGradient::apply(y, holder);
+}
+
+BackwardTransform proximal_transform(std::function<torch::Tensor(const torch::Tensor&)> grad_E,
+                                     const torch::Tensor& h_star, double gamma, int64_t iters, double tol,
+                                     std::shared_ptr<BackwardStats> stats) {
+  return [grad_E = std::move(grad_E), h = h_star.detach(), gamma, iters, tol, stats](const torch::Tensor& v) {
+    auto x = h.detach().requires_grad_(true);
+    auto gE = grad_E(x);
+    auto A = [&](const torch::Tensor& w) {  // (Hess E + I / gamma) w
+      return torch::autograd::grad({gE}, {x}, {w}, /*retain_graph=*/true)[0] + w / gamma;
+    };
+    auto r = solve::conjugate_gradient(A, v, iters, tol);
+    if (stats) {
+      stats->calls++;
+      stats->fevals = r.iters;
+      stats->max_rel_res = r.rel_res.max().item<double>();
+      stats->not_converged = (r.rel_res > tol).sum().item<int64_t>();
+    }
+    return torch::Tensor(r.x / gamma);
+  };
 }
 
 namespace detail {

@@ -19,6 +19,15 @@ using BackwardTransform = std::function<torch::Tensor(const torch::Tensor& v)>; 
 
 torch::Tensor attach_backward(const torch::Tensor& y, BackwardTransform transform);
 
+// The implicit gradient of a proximal minimiser h* = argmin_h E(h) + ||h - f||^2 / (2 gamma)
+// (EqT's refinement at convergence), for the output y = f - gamma grad E(h*), whose value is
+// h* and whose graph reaches theta and f: u = (Hess E + I / gamma)^-1 v / gamma by conjugate
+// gradient on Hessian-vector products. grad_E(x) returns grad_x E at x with a graph (x
+// requires grad). stats (optional) receives the CG iterations and worst relative residual.
+BackwardTransform proximal_transform(std::function<torch::Tensor(const torch::Tensor&)> grad_E,
+                                     const torch::Tensor& h_star, double gamma, int64_t iters, double tol,
+                                     std::shared_ptr<BackwardStats> stats = nullptr);
+
 namespace detail {
 
 // The onestep / ift transform for f at the detached solution z_star (B, ...).

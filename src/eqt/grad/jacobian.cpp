@@ -19,12 +19,18 @@ torch::Tensor jacobian_frobenius_sq(const torch::Tensor& fz, const torch::Tensor
   return total / double(n_vectors);
 }
 
-torch::Tensor spectral_radius(const solve::Map& f, const torch::Tensor& z, int64_t iters) {
+torch::Tensor spectral_radius(const solve::Map& f, const torch::Tensor& z, int64_t iters, int64_t seed) {
   TORCH_CHECK(iters >= 1, "spectral_radius: iters must be >= 1, got ", iters);
   torch::AutoGradMode grad_on(true);
   auto z0 = z.detach().requires_grad_(true);
   auto fz = f(z0);
-  auto w = torch::randn_like(fz);
+  torch::Tensor w;
+  if (seed >= 0) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(seed));
+    w = at::randn(fz.sizes(), gen, torch::kFloat64).to(fz.options());
+  } else {
+    w = torch::randn_like(fz);
+  }
   w = w / util::per_sample(util::sample_norm(w).clamp_min(1e-30), w);
   torch::Tensor rho;  // (B,)
   for (int64_t i = 0; i < iters; ++i) {

@@ -20,6 +20,8 @@ torch::Tensor jacobian_frobenius_sq(const torch::Tensor& fz, const torch::Tensor
                                     int64_t n_vectors = 1, bool create_graph = true);
 
 // Returns (B,) estimates of the spectral radius of df/dz at z (z is detached internally).
-torch::Tensor spectral_radius(const solve::Map& f, const torch::Tensor& z, int64_t iters = 30);
+// The start vector comes from the global generator, or from `seed` when >= 0 (a private
+// generator: a diagnostic that must not change the random draws of the training it watches).
+torch::Tensor spectral_radius(const solve::Map& f, const torch::Tensor& z, int64_t iters = 30, int64_t seed = -1);
 
 }  // namespace eqt::grad

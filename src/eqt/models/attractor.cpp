@@ -33,7 +33,8 @@ ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cac
   auto eq = grad::find_equilibrium(f, c.detach(), cfg_.solver_options(is_training()), cfg_.grad_options());
   if (cache) cache->extend(head_, "head", eq.forward.z + c);
   out.logits = embed_->logits(eq.z);
-  out.stats = stats_from(eq.forward);
+  out.stats = stats_from(eq, f);
+  if (is_training() && cfg_.head_jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg_.head_jac_reg);
   return out;
 }
 

@@ -10,7 +10,6 @@
 // iteration never converged and Anderson needed 120-300 iterations on the tiny test model).
 #include "eqt/models/families.h"
 
-#include "eqt/grad/jacobian.h"
 
 namespace eqt::models {
 
@@ -36,12 +35,8 @@ ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
   auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg_.solver_options(is_training()), cfg_.grad_options());
   if (cache) cache->extend(core_, "core", eq.forward.z + u);
   out.logits = embed_->logits(eq.z);
-  out.stats = stats_from(eq.forward);
-  if (is_training() && cfg_.jac_reg > 0) {
-    auto z = eq.forward.z.detach().requires_grad_(true);
-    auto est = grad::jacobian_frobenius_sq(f(z), z, 1, /*create_graph=*/true);  // (B,)
-    out.aux_loss = cfg_.jac_reg * est.mean() / double(z[0].numel());
-  }
+  out.stats = stats_from(eq, f);
+  if (is_training() && cfg_.jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg_.jac_reg);
   return out;
 }
 

@@ -1,7 +1,12 @@
 // eqt/models/energy.cpp — see energy.h.
 #include "eqt/models/energy.h"
 
+#include <cmath>
+
 namespace eqt::models {
+namespace {
+using torch::indexing::Slice;
+}
 
 torch::Tensor masked_positions(int64_t pos0, int64_t T, double ratio, const torch::TensorOptions& opt) {
   // Knuth's multiplicative hash of the position, as a fraction of 2^32.
@@ -16,47 +21,107 @@ EnergyImpl::EnergyImpl(const ModelConfig& cfg, TokenIO io) : cfg_(cfg), io_(std:
     return register_module(name, torch::nn::Linear(torch::nn::LinearOptions(C, C).bias(false)));
   };
   rev_in_ = lin("rev_in");
-  nn::BlockOptions bo(C, cfg.n_heads);
-  bo.attn().causal(true).rope(true).qk_norm(cfg.qk_norm);
-  bo.norm(cfg.norm).mlp(cfg.mlp).mlp_mult(cfg.mlp_mult);
-  rev_block_ = register_module("rev_block", nn::Block(bo));
+  if (cfg.eqt_reverse == "attention") {
+    rev_q_ = lin("rev_q");
+    rev_k_ = lin("rev_k");
+    rev_v_ = lin("rev_v");
+    rev_pos_ = register_parameter("rev_pos", torch::randn({cfg.eqt_rev_window, C}) * cfg.init_std);
+  } else {
+    nn::BlockOptions bo(C, cfg.n_heads);
+    bo.attn().causal(true).rope(true).qk_norm(cfg.qk_norm);
+    bo.norm(cfg.norm).mlp(cfg.mlp).mlp_mult(cfg.mlp_mult);
+    rev_block_ = register_module("rev_block", nn::Block(bo));
+  }
   mask_up_ = lin("mask_up");
   mask_down_ = lin("mask_down");
 }
 
-torch::Tensor EnergyImpl::forward(const torch::Tensor& h, const torch::Tensor& tokens, int64_t pos0) {
-  const int64_t B = h.size(0), T = h.size(1), C = h.size(2), W = cfg_.eqt_rev_window;
-  TORCH_CHECK(tokens.size(1) == pos0 + T, "energy: ", tokens.size(1), " tokens for positions up to ", pos0 + T);
-  auto lopt = torch::TensorOptions().dtype(torch::kInt64).device(h.device());
-  torch::Tensor e = torch::zeros({B, T}, h.options());
+EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T) {
+  TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) == pos0 + T, "energy: ", tokens.size(1),
+              " tokens for positions up to ", pos0 + T);
+  const int64_t B = tokens.size(0), W = cfg_.eqt_rev_window, C = cfg_.d_model;
+  const auto dev = tokens.device();
+  const auto fopt = io_->table().options();
+  auto lopt = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+  EnergyContext ctx;
+  ctx.pos0 = pos0;
+  ctx.T = T;
+  // The masked-prediction head runs at its positions only (~mask_ratio of them).
+  ctx.mask_idx = masked_positions(pos0, T, cfg_.eqt_mask_ratio, torch::TensorOptions(torch::kFloat32)).nonzero().flatten()
+                     .to(dev);
+  ctx.mask_tgt = tokens.narrow(1, pos0, T).index_select(1, ctx.mask_idx);
+  if (cfg_.eqt_lambda_rev == 0) return ctx;
+  auto t = torch::arange(pos0, pos0 + T, lopt).unsqueeze(1);  // (T, 1) absolute positions
+  auto j = torch::arange(W, lopt).unsqueeze(0);               // (1, W) target offsets
+  auto tgt_pos = t - 1 - j;                                   // (T, W) position of x_{t-1-j}
+  ctx.rev_valid = (tgt_pos >= 0).to(fopt.dtype());
+  ctx.rev_tgt = tokens.index({Slice(), tgt_pos.clamp_min(0).flatten()}).view({B, T, W});
+  if (cfg_.eqt_reverse == "attention") ctx.pos_logits = torch::matmul(rev_pos_, io_->table().t());  // (W, V)
+  if (W == 1) return ctx;  // one target, predicted from h_t alone: no window of sources
+  auto i = torch::arange(1, W, lopt).unsqueeze(0);            // (1, W-1) source offsets
+  auto src = (t - i);                                         // (T, W-1) position of x_{t-i}
+  auto src_tok = tokens.index({Slice(), src.clamp_min(0).flatten()});  // (B, T*(W-1))
+  if (cfg_.eqt_reverse == "attention") {
+    const auto& E = io_->table();                                   // (V, C)
+    ctx.src_valid = src >= 0;
+    ctx.src_tok = src_tok.view({B, T, W - 1});
+    ctx.keys = rev_k_(E);                                           // (V, C)
+    auto vv = torch::matmul(rev_v_(E), E.t());                      // (V, V) value of token u, as logits
+    ctx.values = vv.index({ctx.src_tok});                           // (B, T, W-1, V)
+  } else {
+    ctx.past = io_->table().index({src_tok}).view({B, T, W - 1, C});
+  }
+  return ctx;
+}
 
+torch::Tensor EnergyImpl::reverse_attention(const torch::Tensor& h, const EnergyContext& ctx) {
+  const int64_t C = h.size(2), W = cfg_.eqt_rev_window;
+  const auto& E = io_->table();                                                        // (V, C)
+  auto logits = torch::matmul(rev_in_(h), E.t()).unsqueeze(2) + ctx.pos_logits;        // (B, T, W, V)
+  if (W > 1) {
+    // Target j sees the sources i = 1 .. j: a softmax over them and a null slot (score 0,
+    // value 0). With a shift m >= every score, its numerator and denominator are prefix sums
+    // over i, so all W targets cost one pass over the window instead of W.
+    auto qk = torch::matmul(rev_q_(h) / std::sqrt(double(C)), ctx.keys.t());       // (B, T, V) score per token
+    auto s = qk.gather(2, ctx.src_tok);                                            // (B, T, W-1)
+    s = s.masked_fill(ctx.src_valid.logical_not(), -1e9);  // exp underflows to 0, never inf * 0
+    auto m = std::get<0>(s.max(-1, /*keepdim=*/true)).clamp_min(0).detach();      // (B, T, 1)
+    auto w = (s - m).exp();                                                        // (B, T, W-1)
+    auto num = (w.unsqueeze(-1) * ctx.values).cumsum(2);                           // (B, T, W-1, V)
+    auto den = (-m).exp() + w.cumsum(2);                                           // (B, T, W-1)
+    auto o = num / den.unsqueeze(-1);                                              // targets 1 .. W-1
+    logits = logits + torch::cat({torch::zeros_like(o.narrow(2, 0, 1)), o}, 2);   // target 0: no source
+  }
+  return torch::log_softmax(logits, -1);
+}
+
+torch::Tensor EnergyImpl::reverse_block(const torch::Tensor& h, const EnergyContext& ctx) {
+  const int64_t B = h.size(0), T = h.size(1), C = h.size(2), W = cfg_.eqt_rev_window;
+  auto first = rev_in_(h).unsqueeze(2);                                          // (B, T, 1, C)
+  auto seq = W == 1 ? first : torch::cat({first, ctx.past}, 2);                  // (B, T, W, C)
+  return torch::log_softmax(io_->logits(rev_block_(seq.reshape({B * T, W, C})).view({B, T, W, C})), -1);
+}
+
+torch::Tensor EnergyImpl::forward(const torch::Tensor& h, const EnergyContext& ctx) {
+  const int64_t B = h.size(0), T = h.size(1);
+  TORCH_CHECK(T == ctx.T, "energy: h has ", T, " positions, the context ", ctx.T);
+  torch::Tensor e = torch::zeros({B, T}, h.options());
   if (cfg_.eqt_lambda_rev != 0) {
-    // Sequence per position t: [A h_t, E[x_{t-1}], ..., E[x_{t-W+1}]]; output j predicts x_{t-1-j}.
-    auto t = torch::arange(pos0, pos0 + T, lopt).unsqueeze(1);          // (T, 1) absolute
-    auto j = torch::arange(W, lopt).unsqueeze(0);                       // (1, W)
-    auto src = (t - j).clamp_min(0);                                    // (T, W): col j>=1 feeds x_{t-j}
-    auto tgt_pos = t - 1 - j;                                           // (T, W)
-    auto valid = (tgt_pos >= 0).to(h.scalar_type());                    // (T, W)
-    auto past = io_->table().index({tokens.index({torch::indexing::Slice(), src.flatten()})})
-                    .view({B, T, W, C});                                // (B, T, W, C)
-    auto seq = torch::cat({rev_in_(h).unsqueeze(2), past.narrow(2, 1, W - 1)}, 2);  // (B, T, W, C)
-    auto out = rev_block_(seq.view({B * T, W, C}));                     // (B*T, W, C)
-    auto logp = torch::log_softmax(io_->logits(out), -1).view({B, T, W, -1});      // (B, T, W, V)
-    auto tgt = tokens.index({torch::indexing::Slice(), tgt_pos.clamp_min(0).flatten()}).view({B, T, W});
-    auto nll = -logp.gather(3, tgt.unsqueeze(3)).squeeze(3);            // (B, T, W)
-    auto rev = (nll * valid).sum(2) / valid.sum(1).clamp_min(1.0);     // (B, T)
+    auto logp = cfg_.eqt_reverse == "attention" ? reverse_attention(h, ctx) : reverse_block(h, ctx);  // (B, T, W, V)
+    auto nll = -logp.gather(3, ctx.rev_tgt.unsqueeze(3)).squeeze(3);                               // (B, T, W)
+    auto rev = (nll * ctx.rev_valid).sum(2) / ctx.rev_valid.sum(1).clamp_min(1.0);                 // (B, T)
     e = e + cfg_.eqt_lambda_rev * rev;
   }
-  if (cfg_.eqt_lambda_mask != 0) {
-    auto logp = torch::log_softmax(io_->logits(mask_down_(torch::silu(mask_up_(h)))), -1);  // (B, T, V)
-    auto own = tokens.narrow(1, pos0, T);                                                   // (B, T) x_t
-    auto nll = -logp.gather(2, own.unsqueeze(2)).squeeze(2);                                // (B, T)
-    e = e + cfg_.eqt_lambda_mask * nll * masked_positions(pos0, T, cfg_.eqt_mask_ratio, h.options());
+  if (cfg_.eqt_lambda_mask != 0 && ctx.mask_idx.numel() > 0) {
+    auto hm = h.index_select(1, ctx.mask_idx);                                                  // (B, n, C)
+    auto logp = torch::log_softmax(io_->logits(mask_down_(torch::silu(mask_up_(hm)))), -1);    // (B, n, V)
+    auto nll = -logp.gather(2, ctx.mask_tgt.unsqueeze(2)).squeeze(2);                           // (B, n)
+    e = e.index_add(1, ctx.mask_idx, cfg_.eqt_lambda_mask * nll);
   }
   if (cfg_.eqt_lambda_conf != 0) {
-    auto logp = torch::log_softmax(io_->logits(h), -1);         // (B, T, V)
-    auto entropy = -(logp.exp() * logp).sum(-1);                // (B, T)
-    auto top = std::get<0>(logp.max(-1));                       // (B, T) log p(argmax)
+    auto logp = torch::log_softmax(io_->logits(h), -1);  // (B, T, V)
+    auto entropy = -(logp.exp() * logp).sum(-1);         // (B, T)
+    auto top = std::get<0>(logp.max(-1));                // (B, T) log p(argmax)
     e = e + cfg_.eqt_lambda_conf * (entropy - top);
   }
   return e;

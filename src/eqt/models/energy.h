@@ -1,14 +1,25 @@
 // eqt/models/energy.h — EqT's learned energy (REFERENCE 3), one value per position.
 //
 // e_t(h_t) = l_rev * rev_t + l_mask * m_t * mask_t + l_conf * conf_t, where
-//   rev_t   a small reverse transformer reads [A h_t, E[x_{t-1}], ..., E[x_{t-W+1}]] (causal,
-//           RoPE) and its output j predicts x_{t-1-j}; rev_t = mean NLL over j with t-1-j >= 0;
+//   rev_t   reverse predictive coding: from h_t, predict the previous W tokens x_{t-1}, ...,
+//           x_{t-W} one after another (teacher forced, as a reverse language model would):
+//           target j (x_{t-1-j}) is predicted from h_t and x_{t-1}, ..., x_{t-j}. rev_t = mean
+//           NLL over the j with t-1-j >= 0. Two predictors (eqt.reverse):
+//             attention (default): logits_{t,j} = E (A h_t + P_j + o_{t,j}), o_{t,j} = attention
+//               of the query Q h_t over keys / values of E[x_{t-1}] .. E[x_{t-j}] plus a null
+//               slot (score 0, value 0), E the tied embedding. A source's key and its value
+//               (already multiplied by E: vocabulary space) depend on its token alone, so
+//               prepare makes them once per forward for the V tokens and gathers the
+//               windows' values; an evaluation then costs O(T C^2 + T C V + T W V).
+//             block (legacy, the form before 0.2): a causal Block with RoPE over the window
+//               [A h_t, E[x_{t-1}], ..., E[x_{t-W+1}]], output j predicts x_{t-1-j}: a W-token
+//               block per position per evaluation, ~W times the attention form's cost.
 //   mask_t  a 2-layer MLP head (SiLU: smooth, so refinement can converge) predicts x_t from
-//           h_t at the positions m_t = 1, a fixed
-//           pseudo-random subset of mask_ratio of the positions (hash of t);
+//           h_t at the positions m_t = 1, a fixed pseudo-random subset of mask_ratio of the
+//           positions (hash of t);
 //   conf_t  entropy of p(.|h_t) minus log p(argmax | h_t), p from the model's own LM head.
 // Every term at t depends on h_t and tokens <= t only, so grad_h sum_t e_t moves h_t by
-// its own energy: refinement stays causal (docs/models.md explains the choice).
+// its own energy: refinement stays causal (docs/models.md explains the choices).
 // What it is not: the memory term (optional in the paper, not implemented).
 #pragma once
 
@@ -17,18 +28,42 @@
 
 namespace eqt::models {
 
+// What the energy needs of the tokens, independent of h: made once per forward, shared by
+// every refinement step of every layer (and kept by the implicit backward).
+struct EnergyContext {
+  int64_t pos0 = 0, T = 0;
+  torch::Tensor mask_idx;   // (n,) int64 the positions (0 .. T-1) where the masked-prediction term applies
+  torch::Tensor mask_tgt;   // (B, n) int64 x_t at those positions
+  torch::Tensor rev_tgt;    // (B, T, W) int64 x_{t-1-j} (clamped where it does not exist)
+  torch::Tensor rev_valid;  // (T, W) 1 where t-1-j >= 0
+  torch::Tensor src_tok;    // attention: (B, T, W-1) int64 x_{t-i}, i = 1 .. W-1 (clamped)
+  torch::Tensor keys;       // attention: (V, C) K E[v] for every token v
+  torch::Tensor values;     // attention: (B, T, W-1, V) E V_proj E[x_{t-i}]: the values as logits
+  torch::Tensor pos_logits; // attention: (W, V) E P_j
+  torch::Tensor src_valid;  // attention: (T, W-1) bool, t-i >= 0
+  torch::Tensor past;       // block: (B, T, W-1, C) E[x_{t-i}], i = 1 .. W-1
+};
+
 class EnergyImpl : public torch::nn::Module {
  public:
   EnergyImpl(const ModelConfig& cfg, TokenIO io);
-  // h: (B, T, C) at positions pos0 .. pos0+T-1, tokens: (B, pos0 + T) every token up to the
-  // last of them -> (B, T) energies. pos0 > 0 in incremental decoding.
-  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& tokens, int64_t pos0 = 0);
+  // tokens: (B, pos0 + T) every token up to the last refined position; positions pos0 ..
+  // pos0+T-1 are refined (pos0 > 0 in incremental decoding). Builds a graph to the energy's
+  // parameters when grad mode is on.
+  EnergyContext prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T);
+  // h: (B, T, C) at the context's positions -> (B, T) energies.
+  torch::Tensor forward(const torch::Tensor& h, const EnergyContext& ctx);
 
  private:
+  // Log-probabilities (B, T, W, V) of target j at position t.
+  torch::Tensor reverse_attention(const torch::Tensor& h, const EnergyContext& ctx);
+  torch::Tensor reverse_block(const torch::Tensor& h, const EnergyContext& ctx);
   ModelConfig cfg_;
   TokenIO io_;  // shared with the model, not registered here (its parameters belong to "embed")
-  torch::nn::Linear rev_in_{nullptr};  // (C, C)
-  nn::Block rev_block_{nullptr};
+  torch::nn::Linear rev_in_{nullptr};  // (C, C) A
+  torch::nn::Linear rev_q_{nullptr}, rev_k_{nullptr}, rev_v_{nullptr};  // attention: (C, C) each
+  torch::Tensor rev_pos_;                                               // attention: (W, C) P_j
+  nn::Block rev_block_{nullptr};                                        // block
   torch::nn::Linear mask_up_{nullptr}, mask_down_{nullptr};  // (C, C), (C, C)
 };
 TORCH_MODULE(Energy);

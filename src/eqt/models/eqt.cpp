@@ -12,7 +12,6 @@
 #include "eqt/models/families.h"
 
 #include "eqt/grad/implicit_backward.h"
-#include "eqt/solve/conjugate_gradient.h"
 #include "eqt/util/per_sample.h"
 
 namespace eqt::models {
@@ -23,21 +22,26 @@ struct Refined {
   torch::Tensor steps;    // (B,) float64 steps taken
   torch::Tensor change;   // (B,) float64 last relative change
   torch::Tensor trace;    // (S, B) float64 Phi at every step, S = K + 1
+  torch::Tensor e_final;  // (B, T) e(h_K), with a graph when asked for (the loss term)
 };
 
-// grad_h sum(e(h)) with a graph only if create_graph (then h must carry one); h at
-// positions pos0 ..., tokens every token up to the last of them.
-torch::Tensor energy_grad(Energy& energy, const torch::Tensor& h, const torch::Tensor& tokens, int64_t pos0,
-                          bool create_graph, torch::Tensor* e_out = nullptr) {
+// grad_h sum(e(h)) with a graph only if create_graph (then h must carry one); h at the
+// context's positions. The energy value comes out of the same forward (e_out).
+torch::Tensor energy_grad(Energy& energy, const torch::Tensor& h, const EnergyContext& ctx, bool create_graph,
+                          torch::Tensor* e_out = nullptr) {
   torch::AutoGradMode on(true);
   torch::Tensor x = create_graph ? h : h.detach().requires_grad_(true);
-  auto e = energy->forward(x, tokens, pos0);  // (B, T)
+  auto e = energy->forward(x, ctx);  // (B, T)
   if (e_out) *e_out = e.detach();
   return torch::autograd::grad({e.sum()}, {x}, {}, /*retain_graph=*/create_graph, create_graph)[0];
 }
 
-Refined refine(Energy& energy, const torch::Tensor& f, const torch::Tensor& tokens, int64_t pos0, const ModelConfig& c,
-               int64_t K, bool record) {
+// record: every step keeps its graph (unrolled gradient). final_graph: e(h_K) keeps its graph
+// too, so the loss term and the trace's last point share one evaluation. want_trace: record
+// the objective per step (the trace costs one more energy evaluation; incremental decoding,
+// which reports steps and relative change per token, skips it).
+Refined refine(Energy& energy, const torch::Tensor& f, const EnergyContext& ctx, const ModelConfig& c, int64_t K,
+               bool record, bool final_graph, bool want_trace) {
   const int64_t B = f.size(0);
   const double alpha = c.eqt_alpha, gamma = c.eqt_gamma;
   Refined r;
@@ -52,30 +56,39 @@ Refined refine(Energy& energy, const torch::Tensor& f, const torch::Tensor& toke
   };
   for (int64_t k = 0; k < K; ++k) {
     torch::Tensor e;
-    auto g = energy_grad(energy, h, tokens, pos0, record, &e);
-    trace.push_back(phi(e, h));
+    auto g = energy_grad(energy, h, ctx, record, &e);
+    if (want_trace) trace.push_back(phi(e, h));
     auto step = alpha * (g + (h - (record ? f : fd)) / gamma);  // (B, T, C)
-    torch::Tensor rel;
-    {
+    const bool halting = c.eqt_halt_eps > 0, last = k + 1 == K;
+    torch::Tensor rel;  // (B,) relative change: every step when halting, else only the last
+    if (halting || last) {
       torch::NoGradGuard ng;
       rel = (util::sample_norm(step) / util::sample_norm(h).clamp_min(1e-12)).to(torch::kFloat64).cpu();
     }
-    auto mask = util::per_sample(active, h);
     {
       torch::AutoGradMode on(record);
-      h = torch::where(mask, h - step, h);
+      // Without halting every sample is active: no select (nor its node in the graph).
+      h = halting ? torch::where(util::per_sample(active, h), h - step, h) : h - step;
+    }
+    if (!halting) {
+      if (last) {
+        r.steps.fill_(double(K));
+        r.change = rel;
+      }
+      continue;
     }
     r.steps = r.steps + active.to(torch::kFloat64).cpu();
     r.change = torch::where(active.cpu(), rel, r.change);
-    if (c.eqt_halt_eps > 0) active = active & (rel >= c.eqt_halt_eps).to(active.device());
+    active = active & (rel >= c.eqt_halt_eps).to(active.device());
     if (!active.any().item<bool>()) break;
   }
-  {
-    torch::NoGradGuard ng;  // the last point of the trace needs the energy, not its gradient
-    trace.push_back(phi(energy->forward(h, tokens, pos0), h));
+  if (want_trace || final_graph) {
+    torch::AutoGradMode on(final_graph);  // else the trace needs the energy, not its gradient
+    r.e_final = energy->forward(h, ctx);
+    if (want_trace) trace.push_back(phi(r.e_final.detach(), h));
   }
   r.h = h;
-  r.trace = torch::stack(trace);
+  if (want_trace) r.trace = torch::stack(trace);
   return r;
 }
 
@@ -111,11 +124,17 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
   ModelOutput out;
   torch::Tensor steps = torch::zeros({B}, torch::kFloat64), change = torch::zeros({B}, torch::kFloat64);
   torch::Tensor energy_sum;  // scalar: sum over layers of mean e(h_K)
+  EnergyContext ctx;         // the energy's token side, shared by every layer and step
+  if (K > 0 || (training && cfg_.eqt_beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1));
   for (size_t l = 0; l < blocks_.size(); ++l) {
     auto f = run_layer(blocks_[l], h, cache, "blocks." + std::to_string(l));
     torch::Tensor hk = f;
+    torch::Tensor e_loss;  // (B, T) e(h_K) with its graph, when refine already has it
     if (K > 0) {
-      auto r = refine(energy_, f, tokens, pos0, cfg_, K, /*record=*/training && !implicit);
+      const bool record = training && !implicit;
+      auto r = refine(energy_, f, ctx, cfg_, K, record, /*final_graph=*/record && cfg_.eqt_beta > 0,
+                      /*want_trace=*/cache == nullptr && l == 0);
+      if (record && cfg_.eqt_beta > 0) e_loss = r.e_final;
       hk = r.h;
       steps = steps + r.steps;
       change = change + r.change;
@@ -124,24 +143,17 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
         // y = h_K - gamma (grad E(h_K) + (h_K - f) / gamma) = f - gamma grad E(h_K): value ~ h_K
         // at the minimiser, with a graph to theta (through grad E) and to f.
         auto hh = r.h.detach().requires_grad_(true);
-        auto y = f - cfg_.eqt_gamma * energy_grad(energy_, hh, tokens, pos0, /*create_graph=*/true);
+        auto y = f - cfg_.eqt_gamma * energy_grad(energy_, hh, ctx, /*create_graph=*/true);
         auto energy = energy_;
-        const double gamma = cfg_.eqt_gamma;
-        const int64_t iters = cfg_.eqt_cg_iters;
-        const double tol = cfg_.eqt_cg_tol;
-        auto hK = r.h.detach();
-        hk = grad::attach_backward(y, [energy, tokens, pos0, hK, gamma, iters, tol](const torch::Tensor& v) mutable {
-          auto x = hK.detach().requires_grad_(true);
-          auto gE = energy_grad(energy, x, tokens, pos0, /*create_graph=*/true);
-          auto A = [&](const torch::Tensor& w) {  // (Hess E + I / gamma) w
-            return torch::autograd::grad({gE}, {x}, {w}, /*retain_graph=*/true)[0] + w / gamma;
-          };
-          return torch::Tensor(solve::conjugate_gradient(A, v, iters, tol).x / gamma);
-        });
+        if (!out.stats.backward) out.stats.backward = std::make_shared<grad::BackwardStats>();
+        hk = grad::attach_backward(
+            y, grad::proximal_transform(
+                   [energy, ctx](const torch::Tensor& x) mutable { return energy_grad(energy, x, ctx, true); },
+                   r.h, cfg_.eqt_gamma, cfg_.eqt_cg_iters, cfg_.eqt_cg_tol, out.stats.backward));
       }
     }
     if (training && cfg_.eqt_beta > 0) {
-      auto e = energy_->forward(hk, tokens, pos0).mean();
+      auto e = (e_loss.defined() ? e_loss : energy_->forward(hk, ctx)).mean();
       energy_sum = energy_sum.defined() ? energy_sum + e : e;
     }
     h = out_norms_[l](hk);

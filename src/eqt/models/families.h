@@ -7,6 +7,7 @@
 //   eqt        embed -> per block: f = block(h), h = refine(f) on a learned energy -> logits
 #pragma once
 
+#include "eqt/models/closed_loop.h"
 #include "eqt/models/energy.h"
 #include "eqt/models/model.h"
 
@@ -78,14 +79,5 @@ class EqTImpl : public ModelImpl {
   std::vector<nn::Norm> out_norms_;  // LayerNorm after each refinement
   Energy energy_{nullptr};
 };
-
-// Statistics of a fixed-point solve in the model's stats format.
-RefineStats stats_from(const solve::SolveResult& r);
-
-// y -> stack(y + c, past) - y = c + Delta(y + c): the map whose fixed point the attractor
-// head and the DEQ core solve for (Delta: the stack's summed residual increments). past:
-// cached keys and values of earlier positions' final states, or null. f is kept until
-// backward runs in training, so it captures the stack and c by value.
-solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past);
 
 }  // namespace eqt::models

@@ -2,6 +2,7 @@
 #include "eqt/models/model.h"
 
 #include "eqt/models/families.h"
+#include "eqt/models/family.h"
 
 namespace eqt::models {
 
@@ -58,13 +59,14 @@ void ModelImpl::init_weights() {
 
 std::shared_ptr<ModelImpl> make_model(const ModelConfig& cfg) {
   cfg.validate();
-  std::shared_ptr<ModelImpl> m;
-  if (cfg.family == "standard") m = std::make_shared<StandardImpl>(cfg);
-  else if (cfg.family == "looped") m = std::make_shared<LoopedImpl>(cfg);
-  else if (cfg.family == "deq") m = std::make_shared<DEQImpl>(cfg);
-  else if (cfg.family == "attractor") m = std::make_shared<AttractorImpl>(cfg);
-  else m = std::make_shared<EqTImpl>(cfg);
-  return m;
+  switch (find_family(cfg.family).kind) {
+    case FamilyKind::Standard: return std::make_shared<StandardImpl>(cfg);
+    case FamilyKind::Looped: return std::make_shared<LoopedImpl>(cfg);
+    case FamilyKind::DEQ: return std::make_shared<DEQImpl>(cfg);
+    case FamilyKind::Attractor: return std::make_shared<AttractorImpl>(cfg);
+    case FamilyKind::EqT: return std::make_shared<EqTImpl>(cfg);
+  }
+  TORCH_CHECK(false, "make_model: family '", cfg.family, "' has no constructor");
 }
 
 }  // namespace eqt::models

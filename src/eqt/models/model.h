@@ -27,6 +27,12 @@ struct RefineStats {
   torch::Tensor energy;    // (B,) eqt: mean refinement objective per step, (S, B) trace in energy_trace
   torch::Tensor energy_trace;  // (S, B) eqt, first refined layer: E + prox at every step
   torch::Tensor residual_trace;  // (S, B) float64 deq, attractor: relative residual per solver evaluation
+  // deq, attractor with onestep / ift gradients: filled in when backward runs (the backward
+  // solve's vector-Jacobian products and worst relative residual); null otherwise.
+  std::shared_ptr<grad::BackwardStats> backward;
+  // deq, attractor: (B,) spectral radius of df/dz at z* by power iteration, on demand (it
+  // costs ~20 vector-Jacobian products): the map contracts near z* when it is < 1.
+  std::function<torch::Tensor()> jacobian_radius;
 };
 
 struct ModelOutput {
@@ -60,5 +66,22 @@ class ModelImpl : public torch::nn::Module {
 };
 
 std::shared_ptr<ModelImpl> make_model(const ModelConfig& cfg);
+
+// Gives a model another config (e.g. a refinement cap) for a scope and restores the old one
+// when the scope ends, on an exception too. The architecture fields must not change.
+class ScopedConfig {
+ public:
+  ScopedConfig(ModelImpl& model, const ModelConfig& cfg) : model_(model), saved_(model.config()) {
+    cfg.validate();
+    model_.config() = cfg;
+  }
+  ~ScopedConfig() { model_.config() = saved_; }
+  ScopedConfig(const ScopedConfig&) = delete;
+  ScopedConfig& operator=(const ScopedConfig&) = delete;
+
+ private:
+  ModelImpl& model_;
+  ModelConfig saved_;
+};
 
 }  // namespace eqt::models

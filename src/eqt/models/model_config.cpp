@@ -2,6 +2,7 @@
 #include "eqt/models/model_config.h"
 
 #include "eqt/config/fields.h"
+#include "eqt/models/family.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -27,7 +28,7 @@ void at_least(const std::string& field, double value, double lo) {
 }  // namespace
 
 void ModelConfig::validate() const {
-  one_of("family", family, {"standard", "looped", "deq", "attractor", "eqt"});
+  find_family(family);  // names the choices
   one_of("block.mlp", mlp, {"relu2", "swiglu"});
   one_of("block.norm", norm, {"rms", "layer"});
   one_of("block.positions", positions, {"rope", "sinusoidal"});
@@ -37,6 +38,7 @@ void ModelConfig::validate() const {
   one_of("solver.stop_mode", stop_mode, {"abs", "rel"});
   one_of("grad.mode", grad, {"unrolled", "truncated", "phantom", "onestep", "ift"});
   one_of("eqt.grad", eqt_grad, {"unrolled", "implicit"});
+  one_of("eqt.reverse", eqt_reverse, {"attention", "block"});
   at_least("vocab", vocab, 2);
   at_least("max_seq", max_seq, 1);
   at_least("block.d_model", d_model, 2);
@@ -50,6 +52,8 @@ void ModelConfig::validate() const {
   at_least("looped.backprop_last", backprop_last, 0);
   at_least("deq.layers", deq_layers, 1);
   at_least("attractor.head_layers", head_layers, 1);
+  at_least("attractor.jac_reg", head_jac_reg, 0);
+  at_least("deq.jac_reg", jac_reg, 0);
   at_least("solver.train_max_iter", train_max_iter, 0);
   at_least("solver.eval_max_iter", eval_max_iter, 0);
   at_least("eqt.steps", eqt_steps, 0);
@@ -71,10 +75,19 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const ModelConfig& b
   return c;
 }
 
+ModelConfig ModelConfig::from_saved_json(nlohmann::json j) {
+  // eqt.reverse appeared with the attention predictor; earlier EqT checkpoints hold the
+  // reverse block's weights.
+  if (j.is_object() && j.value("family", "") == family_name(FamilyKind::EqT) &&
+      !(j.contains("eqt") && j["eqt"].is_object() && j["eqt"].contains("reverse")))
+    j["eqt"]["reverse"] = "block";
+  return from_json(j);
+}
+
 ModelConfig ModelConfig::preset(const std::string& family) {
   ModelConfig c;
   c.family = family;
-  if (family == "deq") c.grad = "ift";  // REFERENCE 4: DEQs train with the exact implicit gradient
+  c.grad = find_family(family).grad_mode;
   c.validate();
   return c;
 }
@@ -116,7 +129,7 @@ ModelConfig ModelConfig::with_refinement_cap(int64_t n) const {
   c.eval_max_iter = n;
   c.eval_min_iter = std::min(c.eval_min_iter, n);
   c.eqt_eval_steps = n;
-  if (c.family == "looped") c.loops = std::max<int64_t>(n, 1);
+  if (find_family(c.family).kind == FamilyKind::Looped) c.loops = std::max<int64_t>(n, 1);
   return c;
 }
 

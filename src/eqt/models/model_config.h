@@ -13,7 +13,7 @@
 namespace eqt::models {
 
 struct ModelConfig {
-  std::string family = "standard";  // standard | looped | deq | attractor | eqt
+  std::string family = "standard";  // a name in family_table() (family.h)
   int64_t vocab = 256;
   int64_t max_seq = 1024;
   // Blocks, shared by every family.
@@ -42,6 +42,7 @@ struct ModelConfig {
   // Attractor head.
   int64_t head_layers = 1;
   double gamma_max = 0.75;
+  double head_jac_reg = 0.0;  // weight of the Jacobian regulariser on the head's map (training)
   // Fixed-point solver (deq, attractor); train_* while training, eval_* otherwise.
   std::string solver = "anderson";
   std::string stop_mode = "rel";
@@ -66,6 +67,7 @@ struct ModelConfig {
   double eqt_lambda_rev = 1.0, eqt_lambda_mask = 0.5, eqt_lambda_conf = 0.2, eqt_lambda_mem = 0.1;
   bool eqt_memory = false;  // the memory term is optional and not implemented yet
   int64_t eqt_rev_window = 16;
+  std::string eqt_reverse = "attention";  // attention | block (energy.h)
   double eqt_mask_ratio = 0.15;
   double eqt_beta = 0.3;      // loss = CE + beta * E(h*)
   double eqt_halt_eps = 0.0;  // stop a sample when ||dh|| / ||h|| < eps (0: run all K)
@@ -75,7 +77,7 @@ struct ModelConfig {
 
   template <class V>
   void visit(V& v) {
-    v("family", family, "model family: standard | looped | deq | attractor | eqt");
+    v("family", family, "model family (family.h)");
     v("vocab", vocab, "vocabulary size");
     v("max_seq", max_seq, "longest sequence the model accepts");
     v("block.d_model", d_model, "width of the residual stream");
@@ -102,6 +104,7 @@ struct ModelConfig {
     v("deq.jac_reg", jac_reg, "weight of the Jacobian regulariser (0: off)");
     v("attractor.head_layers", head_layers, "gated blocks in the fixed-point head");
     v("attractor.gamma_max", gamma_max, "gate ceiling: g = sigmoid(raw) * gamma_max");
+    v("attractor.jac_reg", head_jac_reg, "weight of the Jacobian regulariser on the head's map (0: off)");
     v("solver.method", solver, "picard | anderson | broyden");
     v("solver.stop_mode", stop_mode, "abs | rel residual");
     v("solver.train_tol", train_tol, "residual tolerance while training");
@@ -131,7 +134,8 @@ struct ModelConfig {
     v("eqt.lambda_conf", eqt_lambda_conf, "weight of the confidence energy");
     v("eqt.lambda_mem", eqt_lambda_mem, "weight of the memory energy (when enabled)");
     v("eqt.memory", eqt_memory, "enable the memory energy (not implemented yet)");
-    v("eqt.rev_window", eqt_rev_window, "previous tokens W the reverse transformer predicts");
+    v("eqt.rev_window", eqt_rev_window, "previous tokens W the reverse predictor predicts");
+    v("eqt.reverse", eqt_reverse, "reverse predictor: attention (h_t queries the past tokens) | block (a W-token block per position, slow)");
     v("eqt.mask_ratio", eqt_mask_ratio, "fraction of positions in the masked-prediction energy");
     v("eqt.beta", eqt_beta, "loss = CE + beta * E(h*)");
     v("eqt.halt_eps", eqt_halt_eps, "stop a sample when ||dh|| / ||h|| < eps (0: never)");
@@ -151,6 +155,9 @@ struct ModelConfig {
   static ModelConfig from_json(const nlohmann::json& j, const ModelConfig& base);
   static ModelConfig from_json(const nlohmann::json& j);  // over the defaults
   static ModelConfig preset(const std::string& family);   // defaults for a family
+  // A config saved in a checkpoint: from_json, after giving the fields that older files lack
+  // the value those files were written with (eqt.reverse: block), so old runs keep loading.
+  static ModelConfig from_saved_json(nlohmann::json j);
 
   nn::BlockOptions block_options() const;
   solve::SolverOptions solver_options(bool training) const;

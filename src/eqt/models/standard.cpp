@@ -16,17 +16,4 @@ ModelOutput StandardImpl::compute(const torch::Tensor& tokens, DecodeCache* cach
   return out;
 }
 
-RefineStats stats_from(const solve::SolveResult& r) {
-  RefineStats s;
-  s.steps = r.steps.to(torch::kFloat64);
-  s.residual = r.rel_res;
-  s.status = r.status;
-  s.residual_trace = r.rel_trace;
-  return s;
-}
-
-solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past) {
-  return [stack, c, past](const torch::Tensor& y) mutable { return stack->forward(y + c, past) - y; };
-}
-
 }  // namespace eqt::models

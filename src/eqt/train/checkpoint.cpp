@@ -76,7 +76,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint ck;
   ck.meta = f.meta;
   try {
-    ck.model = models::make_model(models::ModelConfig::from_json(f.meta["model"]));
+    ck.model = models::make_model(models::ModelConfig::from_saved_json(f.meta["model"]));
   } catch (const std::exception& e) {
     throw fail(std::string("bad model config: ") + e.what());
   }

@@ -92,12 +92,11 @@ nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task
   const auto base = model.config();
   nlohmann::json rows = nlohmann::json::array();
   for (size_t i = 0; i < caps.size(); ++i) {
-    model.config() = limits[i] < 0 ? base : base.with_refinement_cap(limits[i]);
+    models::ScopedConfig capped(model, limits[i] < 0 ? base : base.with_refinement_cap(limits[i]));
     auto r = evaluate(model, task, batch, max_batches);
     r["solver_steps_cap"] = caps[i];
     rows.push_back(r);
   }
-  model.config() = base;
   auto out = rows.back();
   out["by_solver_steps"] = rows;
   return out;

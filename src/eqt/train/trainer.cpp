@@ -2,6 +2,8 @@
 #include "eqt/train/trainer.h"
 
 #include "eqt/config/fields.h"
+#include "eqt/models/family.h"
+#include "eqt/train/collapse_watch.h"
 #include "eqt/train/evaluate.h"
 
 #include <fmt/format.h>
@@ -47,14 +49,6 @@ double learning_rate(const TrainOptions& o, int64_t step) {
   return p < 0.8 ? o.lr : o.lr - (o.lr - lo) * (p - 0.8) / 0.2;  // constant, then linear decay
 }
 
-torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count) {
-  namespace F = torch::nn::functional;
-  auto o = F::CrossEntropyFuncOptions().ignore_index(data::kIgnore);
-  if (count < 0) return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), o);
-  auto sum = F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), o.reduction(torch::kSum));
-  return sum / double(std::max<int64_t>(count, 1));
-}
-
 data::Batch shard_of(const data::Batch& b, int rank, int world) {
   const int64_t B = b.tokens.size(0);
   TORCH_CHECK(B >= world, "shard_of: batch ", B, " is smaller than the world ", world);
@@ -83,17 +77,6 @@ Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data:
     for (const auto& p : model_->parameters()) ema_.push_back(p.detach().clone());
 }
 
-void swap_parameters(models::ModelImpl& model, std::vector<torch::Tensor>& a) {
-  torch::NoGradGuard ng;
-  auto params = model.parameters();
-  TORCH_CHECK(a.size() == params.size(), "swap_parameters: ", a.size(), " tensors for ", params.size(), " parameters");
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto raw = params[i].detach().clone();
-    params[i].copy_(a[i]);
-    a[i] = raw;
-  }
-}
-
 // Rank 0's values everywhere (one flat broadcast): ranks built the same model from the same
 // seed, but nothing else would guarantee they start identical.
 void Trainer::broadcast_parameters() {
@@ -117,9 +100,11 @@ void Trainer::update_ema() {
 }
 
 void Trainer::validate_line(int64_t step, std::ofstream& metrics) {
-  if (!ema_.empty()) swap_parameters(*model_, ema_);
-  auto r = evaluate(*model_, *task_, o_.batch, o_.eval_batches);
-  if (!ema_.empty()) swap_parameters(*model_, ema_);
+  nlohmann::json r;
+  {
+    ScopedWeights ema(*model_, ema_);
+    r = evaluate(*model_, *task_, o_.batch, o_.eval_batches);
+  }
   std::printf("step %6lld | validation loss %.4f | token acc %.4f | exact %.4f | solver %.1f\n", (long long)step,
               r["loss"].get<double>(), r["token_accuracy"].get<double>(), r["exact_accuracy"].get<double>(),
               r["mean_solver_steps"].get<double>());
@@ -171,23 +156,33 @@ TrainResult Trainer::run(int64_t until) {
   model_->train();
   double window_ms = 0;
   int64_t window_tokens = 0, window_steps = 0;
+  const auto& cfg = model_->config();
+  CollapseWatch watch(CollapseWatchOptions().cap(models::find_family(cfg.family).has_solver ? cfg.train_max_iter : 0),
+                      cfg.vocab);
   for (; step_ < last; ++step_) {
     auto t0 = std::chrono::steady_clock::now();
     const double lr = learning_rate(o_, step_);
     for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     opt_->zero_grad();
     double loss_sum = 0, steps_mean = 0, steps_max = 0, res_mean = 0;
+    double bwd_steps = 0, bwd_res = 0;  // the backward (IFT / one-step) solve: VJPs, worst residual
+    std::function<torch::Tensor()> radius;  // the last micro-batch's Jacobian probe (deq, attractor)
     for (int64_t m = 0; m < o_.accum; ++m) {
       auto global = task_->train_batch(o_.batch, gen_);  // the same on every rank
+      if (m == 0) watch.observe_targets(global.targets);
       const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
       auto batch = world > 1 ? shard_of(global, rank, world) : global;
       const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
       auto out = model_->forward(batch.tokens);
-      auto loss = token_loss(out.logits, batch.targets, count);
-      if (out.aux_loss.defined()) loss = loss + out.aux_loss * share;
+      auto loss = training_loss(out, batch.targets, count, share);
       if (sync_ && m + 1 == o_.accum) sync_->arm();
       (loss / double(o_.accum)).backward();
       loss_sum += loss.item<double>() / double(o_.accum);
+      radius = out.stats.jacobian_radius;
+      if (const auto& bs = out.stats.backward; bs && bs->calls > 0) {
+        bwd_steps += share * double(bs->fevals) / double(o_.accum);
+        bwd_res = std::max(bwd_res, bs->max_rel_res);
+      }
       window_tokens += global.tokens.numel();
       if (out.stats.steps.defined()) {
         steps_mean += share * out.stats.steps.mean().item<double>() / double(o_.accum);
@@ -202,14 +197,16 @@ TrainResult Trainer::run(int64_t until) {
       sync_->finish();
       // The step's figures over all ranks, and whether any rank was interrupted, so that all
       // stop at the same step.
-      auto sums = torch::tensor({loss_sum, steps_mean, res_mean}, torch::kDouble);  // (3,)
-      auto maxes = torch::tensor({steps_max, interrupted ? 1.0 : 0.0}, torch::kDouble);  // (2,)
+      auto sums = torch::tensor({loss_sum, steps_mean, res_mean, bwd_steps}, torch::kDouble);  // (4,)
+      auto maxes = torch::tensor({steps_max, interrupted ? 1.0 : 0.0, bwd_res}, torch::kDouble);  // (3,)
       comm_->allreduce(sums, dist::Reduce::Sum);
       comm_->allreduce(maxes, dist::Reduce::Max);
       loss_sum = sums[0].item<double>();
       steps_mean = sums[1].item<double>();
       res_mean = sums[2].item<double>();
+      bwd_steps = sums[3].item<double>();
       steps_max = maxes[0].item<double>();
+      bwd_res = maxes[2].item<double>();
       interrupted = maxes[1].item<double>() > 0;
     }
     if (!std::isfinite(loss_sum) || loss_sum > o_.explode) {
@@ -222,20 +219,41 @@ TrainResult Trainer::run(int64_t until) {
     opt_->step();
     if (!ema_.empty()) update_ema();
     res.losses.push_back(loss_sum);
+    for (const auto& msg : watch.update(step_ + 1, loss_sum, steps_mean, res_mean)) {
+      if (!main_rank()) continue;
+      std::printf("%s\n", msg.c_str());
+      metrics << nlohmann::json{{"step", step_ + 1}, {"alert", msg}}.dump() << "\n";
+    }
     window_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ++window_steps;
     const int64_t done = step_ + 1;
-    if (main_rank() && (done % o_.log_every == 0 || done == last)) {
+    const bool log_line = done % o_.log_every == 0 || done == last;
+    double rho_mean = -1, rho_max = -1;  // every rank probes (the same RNG draws everywhere)
+    if (log_line && radius) {
+      auto rho = radius();  // (B,) of this rank's rows
+      rho_mean = rho.mean().item<double>();
+      rho_max = rho.max().item<double>();
+    }
+    if (main_rank() && log_line) {
       const double ms = window_ms / double(window_steps);  // the last window may be shorter
       const double tps = window_tokens / (window_ms / 1000.0);
-      std::printf("step %6lld | loss %.4f | gnorm %.3f | lr %.2e | %7.1f ms | %8.0f tok/s | solver %.1f/%.0f | res %.1e\n",
-                  (long long)done, loss_sum, gnorm, lr, ms, tps, steps_mean, steps_max, res_mean);
+      std::string bwd = bwd_steps > 0 ? fmt::format(" | bwd {:.0f}/{:.1e}", bwd_steps, bwd_res) : "";
+      if (rho_mean >= 0) bwd += fmt::format(" | rho {:.2f}/{:.2f}", rho_mean, rho_max);
+      std::printf("step %6lld | loss %.4f | gnorm %.3f | lr %.2e | %7.1f ms | %8.0f tok/s | solver %.1f/%.0f | res %.1e%s\n",
+                  (long long)done, loss_sum, gnorm, lr, ms, tps, steps_mean, steps_max, res_mean, bwd.c_str());
       std::fflush(stdout);
-      metrics << nlohmann::json{{"step", done}, {"loss", loss_sum}, {"grad_norm", gnorm}, {"lr", lr},
-                                {"ms", ms}, {"tok_per_s", tps}, {"solver_steps_mean", steps_mean},
-                                {"solver_steps_max", steps_max}, {"residual_mean", res_mean}}
-                     .dump()
-              << "\n";
+      nlohmann::json line = {{"step", done}, {"loss", loss_sum}, {"grad_norm", gnorm}, {"lr", lr},
+                             {"ms", ms}, {"tok_per_s", tps}, {"solver_steps_mean", steps_mean},
+                             {"solver_steps_max", steps_max}, {"residual_mean", res_mean}};
+      if (bwd_steps > 0) {
+        line["backward_steps"] = bwd_steps;
+        line["backward_residual"] = bwd_res;
+      }
+      if (rho_mean >= 0) {
+        line["jacobian_radius_mean"] = rho_mean;
+        line["jacobian_radius_max"] = rho_max;
+      }
+      metrics << line.dump() << "\n";
       metrics.flush();
       window_ms = 0;
       window_tokens = window_steps = 0;

@@ -21,6 +21,8 @@
 #include "eqt/dist/grad_sync.h"
 #include "eqt/models/model.h"
 #include "eqt/train/checkpoint.h"
+#include "eqt/train/loss.h"
+#include "eqt/train/weights.h"
 
 #include <memory>
 #include <string>
@@ -108,11 +110,5 @@ class Trainer {
 // This rank's rows of a global batch: [B rank / world, B (rank + 1) / world).
 data::Batch shard_of(const data::Batch& b, int rank, int world);
 
-// Swaps tensors `a` into the model's parameters and the parameters into `a` (EMA <-> raw).
-void swap_parameters(models::ModelImpl& model, std::vector<torch::Tensor>& a);
-
-// Cross-entropy over the positions whose target is not kIgnore. logits (B, T, V), targets (B, T).
-// `count`: divide the summed loss by this many tokens instead of by the batch's own count.
-torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count = -1);
 
 }  // namespace eqt::train

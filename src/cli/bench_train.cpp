@@ -1,0 +1,122 @@
+// cli/bench_train.cpp — `eqt bench train`: training-step cost of every family at its CPU
+// preset, measured one after another in one process (forward + backward + clip + AdamW, the
+// trainer's loss), with ratio_to_standard = ms/step / the standard preset's ms/step from the
+// same run: ratios survive a shared, noisy machine; absolute times do not.
+// What it is not: a training run (no validation, checkpoint or log; weights are thrown away).
+#include "cli/commands.h"
+#include "cli/json_file.h"
+#include "cli/preset.h"
+
+#include "eqt/models/family.h"
+#include "eqt/models/model.h"
+#include "eqt/train/loss.h"
+#include "eqt/util/memory_meter.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+namespace eqt::cli {
+namespace {
+
+struct BenchTrainArgs {
+  bool json = false;
+  std::vector<std::string> models = models::family_names();
+  std::string task = "parity";
+  int64_t steps = 20, warmup = 5, batch = 0;
+  uint64_t seed = 0;
+};
+
+nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
+  auto p = load_preset(family, a.task, "", nlohmann::json::object(), false);
+  const int64_t B = a.batch > 0 ? a.batch : p.topt.batch;
+  torch::manual_seed(a.seed);
+  auto model = models::make_model(p.cfg);
+  model->train();
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(p.topt.lr).weight_decay(p.topt.weight_decay));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(a.seed);
+  double steps_sum = 0, ms = 0;
+  int64_t tokens = 0;
+  auto step = [&](bool measured) {
+    auto batch = p.task->train_batch(B, gen);
+    auto t0 = std::chrono::steady_clock::now();
+    opt.zero_grad();
+    auto out = model->forward(batch.tokens);
+    train::training_loss(out, batch.targets).backward();
+    if (p.topt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), p.topt.clip);
+    opt.step();
+    if (!measured) return;
+    ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    tokens += batch.tokens.numel();
+    if (out.stats.steps.defined()) steps_sum += out.stats.steps.mean().item<double>();
+  };
+  for (int64_t i = 0; i < a.warmup; ++i) step(false);
+  const int64_t peak = util::measure_peak_bytes([&] {
+    for (int64_t i = 0; i < a.steps; ++i) step(true);
+  });
+  return {{"model", family},
+          {"task", a.task},
+          {"params", model->param_total()},
+          {"batch", B},
+          {"ms_per_step", ms / double(a.steps)},
+          {"tokens_per_s", double(tokens) / (ms / 1000.0)},
+          {"mean_solver_steps", steps_sum / double(a.steps)},
+          {"peak_bytes", peak}};
+}
+
+nlohmann::json run_bench(BenchTrainArgs a) {
+  util::MemoryMeter::install();
+  // The standard preset is the unit of every ratio, so it is always measured, first.
+  const std::string standard = models::family_name(models::FamilyKind::Standard);
+  a.models.erase(std::remove(a.models.begin(), a.models.end(), standard), a.models.end());
+  a.models.insert(a.models.begin(), standard);
+  nlohmann::json rows = nlohmann::json::array();
+  double base_ms = 0;
+  for (const auto& family : a.models) {
+    auto r = bench_one(family, a);
+    if (family == standard) base_ms = r["ms_per_step"].get<double>();
+    r["ratio_to_standard"] = r["ms_per_step"].get<double>() / base_ms;
+    std::fprintf(stderr, "bench train: %-10s %s  %9.1f ms/step  %5.2fx standard  %6.2f solver steps\n",
+                 family.c_str(), a.task.c_str(), r["ms_per_step"].get<double>(), r["ratio_to_standard"].get<double>(),
+                 r["mean_solver_steps"].get<double>());
+    rows.push_back(r);
+  }
+  return {{"results", rows}};
+}
+
+void print_table(const nlohmann::json& out) {
+  std::cout << fmt::format("{:<10} {:<7} {:>9} {:>6} {:>10} {:>11} {:>9} {:>12} {:>10}\n", "model", "task", "params",
+                           "batch", "ms/step", "tokens/s", "x std", "solver steps", "peak MiB");
+  for (const auto& r : out["results"])
+    std::cout << fmt::format("{:<10} {:<7} {:>9} {:>6} {:>10.1f} {:>11.0f} {:>9.2f} {:>12.2f} {:>10.1f}\n",
+                             r["model"].get<std::string>(), r["task"].get<std::string>(), r["params"].get<int64_t>(),
+                             r["batch"].get<int64_t>(), r["ms_per_step"].get<double>(),
+                             r["tokens_per_s"].get<double>(), r["ratio_to_standard"].get<double>(),
+                             r["mean_solver_steps"].get<double>(), r["peak_bytes"].get<int64_t>() / 1048576.0);
+}
+
+}  // namespace
+
+void register_bench_train(CLI::App& bench) {
+  auto a = std::make_shared<BenchTrainArgs>();
+  auto* cmd = bench.add_subcommand("train", "Training ms/step of every family at its CPU preset, and the ratio to standard");
+  cmd->add_flag("--json", a->json, "Print exactly one JSON object on stdout");
+  cmd->add_option("--models", a->models, "families (standard is always measured: it is the ratios' unit)")
+      ->capture_default_str()->delimiter(',')->check(CLI::IsMember(models::family_names()));
+  cmd->add_option("--task", a->task, "the presets' task: parity | text | sudoku | maze")
+      ->capture_default_str()->check(CLI::IsMember({"parity", "text", "sudoku", "maze"}));
+  cmd->add_option("--steps", a->steps, "measured steps per family")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup", a->warmup, "unmeasured steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch", a->batch, "batch size (default: the preset's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", a->seed, "seed of weights and batches")->capture_default_str();
+  cmd->callback([a] {
+    auto out = run_bench(*a);
+    print_result(out, a->json, print_table);
+  });
+}
+
+}  // namespace eqt::cli

@@ -1,0 +1,30 @@
+// cli/preset.h — a (model, task) preset resolved into what a run is made of: the model
+// config sized to the task, the task, and the training options. Shared by `eqt train` and
+// `eqt bench train`, so a benchmark measures exactly the preset a user would train.
+#pragma once
+
+#include "eqt/data/task.h"
+#include "eqt/models/model_config.h"
+#include "eqt/train/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+
+namespace eqt::cli {
+
+struct Preset {
+  std::string path;  // the JSON file read (empty: the family's defaults)
+  models::ModelConfig cfg;
+  std::shared_ptr<data::Task> task;
+  train::TrainOptions topt;
+};
+
+// `config` (a JSON {model, train, task} file) or else configs/<model>-<task>.json, falling back
+// to the family's defaults when that preset does not exist (said on stdout when talk).
+// task_overrides are merged over the file's task section. Errors name the file and field.
+Preset load_preset(const std::string& model, const std::string& task, const std::string& config,
+                   const nlohmann::json& task_overrides, bool talk);
+
+}  // namespace eqt::cli

@@ -1,0 +1,29 @@
+// eqt/models/closed_loop.cpp — see closed_loop.h.
+#include "eqt/models/closed_loop.h"
+
+#include "eqt/grad/jacobian.h"
+
+namespace eqt::models {
+
+RefineStats stats_from(const grad::Equilibrium& eq, const solve::Map& f) {
+  RefineStats s;
+  s.steps = eq.forward.steps.to(torch::kFloat64);
+  s.residual = eq.forward.rel_res;
+  s.status = eq.forward.status;
+  s.residual_trace = eq.forward.rel_trace;
+  s.backward = eq.backward;
+  s.jacobian_radius = [f, z = eq.forward.z.detach()] { return grad::spectral_radius(f, z, 20, /*seed=*/0); };
+  return s;
+}
+
+torch::Tensor jacobian_penalty(const solve::Map& f, const torch::Tensor& z_star, double weight) {
+  auto z = z_star.detach().requires_grad_(true);
+  auto est = grad::jacobian_frobenius_sq(f(z), z, 1, /*create_graph=*/true);  // (B,)
+  return weight * est.mean() / double(z[0].numel());
+}
+
+solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past) {
+  return [stack, c, past](const torch::Tensor& y) mutable { return stack->forward(y + c, past) - y; };
+}
+
+}  // namespace eqt::models

@@ -1,0 +1,22 @@
+// eqt/train/loss.cpp — see loss.h.
+#include "eqt/train/loss.h"
+
+#include "eqt/data/task.h"
+
+namespace eqt::train {
+
+torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count) {
+  namespace F = torch::nn::functional;
+  auto o = F::CrossEntropyFuncOptions().ignore_index(data::kIgnore);
+  if (count < 0) return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), o);
+  auto sum = F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), o.reduction(torch::kSum));
+  return sum / double(std::max<int64_t>(count, 1));
+}
+
+torch::Tensor training_loss(const models::ModelOutput& out, const torch::Tensor& targets, int64_t count, double share) {
+  auto loss = token_loss(out.logits, targets, count);
+  if (out.aux_loss.defined()) loss = loss + out.aux_loss * share;
+  return loss;
+}
+
+}  // namespace eqt::train
