@@ -5,11 +5,11 @@
 // --new-tokens tokens from a random prompt; tokens/s counts the tokens after the first
 // (the prompt's own pass is the same work in both modes and is excluded).
 #include "cli/commands.h"
-#include "eqt/models/family.h"
 #include "cli/inference_model.h"
 #include "cli/json_file.h"
 
 #include "eqt/infer/generator.h"
+#include "eqt/models/family.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -1,8 +1,8 @@
 // cli/info_command.cpp — `eqt info`: a model's config and parameter count per component.
 #include "cli/commands.h"
-#include "eqt/models/family.h"
 #include "cli/json_file.h"
 
+#include "eqt/models/family.h"
 #include "eqt/models/model.h"
 
 #include <fmt/format.h>

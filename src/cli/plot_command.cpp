@@ -9,10 +9,10 @@
 //                       else measured here on a few held-out batches.
 // What it is not: an analysis tool; each plot is a view of data the run already has.
 #include "cli/commands.h"
-#include "eqt/models/family.h"
 
 #include "eqt/io/svg_plot.h"
 #include "eqt/io/text_file.h"
+#include "eqt/models/family.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 

@@ -4,8 +4,6 @@
 // eval: rebuilds model and task from the checkpoint and prints one JSON object; with
 // --solver-steps, the metrics per cap on the refinement (the internalisation curve).
 #include "cli/commands.h"
-#include "eqt/models/family.h"
-#include "cli/json_file.h"
 #include "cli/preset.h"
 
 #include "eqt/config/fields.h"
@@ -13,6 +11,7 @@
 #include "eqt/dist/communicator.h"
 #include "eqt/dist/launcher.h"
 #include "eqt/io/text_file.h"
+#include "eqt/models/family.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"

@@ -3,25 +3,16 @@
 have exactly the documented keys and types, one per (model, prompt length, mode). Speed
 is not asserted here (shared, noisy machines): the benchmark prints figures.
 Usage: check_bench_generate.py EQT_BINARY"""
-import json, os, subprocess, sys
+import os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_json import check_row_types, run_bench_json  # noqa: E402
 
 eqt = sys.argv[1]
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-r = subprocess.run([eqt, "bench", "generate", "--json", "--prompt-lens", "16,40", "--new-tokens", "3"],
-                   capture_output=True, text=True, env=env)
-if r.returncode != 0:
-    print(r.stdout, r.stderr)
-    raise SystemExit(f"FAIL: exit {r.returncode}")
-lines = [l for l in r.stdout.splitlines() if l.strip()]
-assert len(lines) == 1, f"FAIL: expected one line on stdout, got {len(lines)}"
-out = json.loads(lines[0])
-assert set(out) == {"results"}, f"FAIL: top-level keys {sorted(out)}"
-rows = out["results"]
+rows = run_bench_json(eqt, ["generate", "--json", "--prompt-lens", "16,40", "--new-tokens", "3"], {"results"})["results"]
 keys = {"model": str, "prompt_len": int, "mode": str, "tokens_per_s": float, "mean_solver_steps": float}
 for row in rows:
-    assert set(row) == set(keys), f"FAIL: row keys {sorted(row)}"
-    for k, t in keys.items():
-        assert isinstance(row[k], t) or (t is float and isinstance(row[k], int)), f"FAIL: {k} = {row[k]!r}"
+    check_row_types(row, keys)
     assert row["mode"] in ("cached", "recompute") and row["tokens_per_s"] > 0, f"FAIL: {row}"
 seen = {(r["model"], r["prompt_len"], r["mode"]) for r in rows}
 want = {(m, p, mode) for m in ("standard", "looped", "deq", "attractor", "eqt") for p in (16, 40)

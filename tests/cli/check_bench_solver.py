@@ -4,16 +4,14 @@ Runs the real binary, requires exactly one JSON object on stdout, and checks:
 Anderson f-evaluations on linear-0.95 <= 0.5 x plain iteration's; IFT peak memory at the
 largest iteration count <= 1.2 x its peak at the smallest; unrolled grows >= 3x.
 """
-import json
-import subprocess
+import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_json import run_bench_json  # noqa: E402
+
 exe = sys.argv[1]
-out = subprocess.run([exe, "bench", "solver", "--json"], check=True, capture_output=True, text=True).stdout
-lines = [l for l in out.splitlines() if l.strip()]
-assert len(lines) == 1, f"expected one JSON line on stdout, got {len(lines)}"
-doc = json.loads(lines[0])
-assert set(doc) == {"solvers", "memory"}, doc.keys()
+doc = run_bench_json(exe, ["solver", "--json"], {"solvers", "memory"})
 
 for row in doc["solvers"]:
     assert isinstance(row["problem"], str) and isinstance(row["solver"], str)

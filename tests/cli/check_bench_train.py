@@ -4,32 +4,24 @@ family, exactly the documented keys, standard first with ratio 1, and every rati
 its ms/step over standard's. Speed is not asserted (shared, noisy machines): the benchmark
 prints figures. A family list without standard still measures standard (the ratios' unit).
 Usage: check_bench_train.py EQT_BINARY"""
-import json, os, subprocess, sys
+import os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_json import check_row_types, run_bench_json  # noqa: E402
 
 eqt = sys.argv[1]
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
 
 
 def bench(*extra):
-    r = subprocess.run([eqt, "bench", "train", "--json", "--steps", "2", "--warmup", "1", "--batch", "8", *extra],
-                       capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit(f"FAIL: exit {r.returncode}")
-    lines = [l for l in r.stdout.splitlines() if l.strip()]
-    assert len(lines) == 1, f"FAIL: expected one line on stdout, got {len(lines)}"
-    out = json.loads(lines[0])
-    assert set(out) == {"results"}, f"FAIL: top-level keys {sorted(out)}"
-    return out["results"]
+    args = ["train", "--json", "--steps", "2", "--warmup", "1", "--batch", "8", *extra]
+    return run_bench_json(eqt, args, {"results"})["results"]
 
 
 rows = bench("--task", "parity")
 keys = {"model": str, "task": str, "params": int, "batch": int, "ms_per_step": float, "tokens_per_s": float,
         "mean_solver_steps": float, "peak_bytes": int, "ratio_to_standard": float}
 for row in rows:
-    assert set(row) == set(keys), f"FAIL: row keys {sorted(row)}"
-    for k, t in keys.items():
-        assert isinstance(row[k], t) or (t is float and isinstance(row[k], int)), f"FAIL: {k} = {row[k]!r}"
+    check_row_types(row, keys)
     assert row["task"] == "parity" and row["ms_per_step"] > 0 and row["batch"] == 8 and row["peak_bytes"] > 0, row
 models = [r["model"] for r in rows]
 assert models == ["standard", "looped", "deq", "attractor", "eqt"], f"FAIL: models {models}"

@@ -1,5 +1,6 @@
 // eqt/models/closed_loop.h — what the fixed-point families (deq, attractor) share: the
-// residual map they solve and the solve's statistics in the model's stats format.
+// residual map they solve, its Jacobian regulariser, and the solve's statistics in the
+// model's stats format.
 #pragma once
 
 #include "eqt/grad/equilibrium.h"
@@ -12,15 +13,15 @@ namespace eqt::models {
 // f: the map that was solved (for the on-demand Jacobian radius).
 RefineStats stats_from(const grad::Equilibrium& eq, const solve::Map& f);
 
-// y -> stack(y + c, past) - y = c + Delta(y + c): the map whose fixed point the attractor
-// head and the DEQ core solve for (Delta: the stack's summed residual increments). past:
-// cached keys and values of earlier positions' final states, or null. f is kept until
-// backward runs in training, so it captures the stack and c by value.
 // weight * mean_b ||J_b||_F^2 / D at z* (Hutchinson, one vector, differentiable; J = df/dz,
 // D = numel of a sample): the Jacobian regulariser that keeps the map contractive near its
 // equilibrium (REFERENCE 4). z_star is detached here.
 torch::Tensor jacobian_penalty(const solve::Map& f, const torch::Tensor& z_star, double weight);
 
+// y -> stack(y + c, past) - y = c + Delta(y + c): the map whose fixed point the attractor
+// head and the DEQ core solve for (Delta: the stack's summed residual increments). past:
+// cached keys and values of earlier positions' final states, or null. f is kept until
+// backward runs in training, so it captures the stack and c by value.
 solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past);
 
 }  // namespace eqt::models

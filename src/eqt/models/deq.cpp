@@ -10,7 +10,6 @@
 // iteration never converged and Anderson needed 120-300 iterations on the tiny test model).
 #include "eqt/models/families.h"
 
-
 namespace eqt::models {
 
 DEQImpl::DEQImpl(const ModelConfig& cfg) : ModelImpl(cfg) {

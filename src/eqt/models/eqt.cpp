@@ -131,10 +131,9 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
     torch::Tensor hk = f;
     torch::Tensor e_loss;  // (B, T) e(h_K) with its graph, when refine already has it
     if (K > 0) {
-      const bool record = training && !implicit;
-      auto r = refine(energy_, f, ctx, cfg_, K, record, /*final_graph=*/record && cfg_.eqt_beta > 0,
-                      /*want_trace=*/cache == nullptr && l == 0);
-      if (record && cfg_.eqt_beta > 0) e_loss = r.e_final;
+      const bool record = training && !implicit, final_graph = record && cfg_.eqt_beta > 0;
+      auto r = refine(energy_, f, ctx, cfg_, K, record, final_graph, /*want_trace=*/cache == nullptr && l == 0);
+      if (final_graph) e_loss = r.e_final;
       hk = r.h;
       steps = steps + r.steps;
       change = change + r.change;

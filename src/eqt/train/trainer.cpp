@@ -228,7 +228,9 @@ TrainResult Trainer::run(int64_t until) {
     ++window_steps;
     const int64_t done = step_ + 1;
     const bool log_line = done % o_.log_every == 0 || done == last;
-    double rho_mean = -1, rho_max = -1;  // every rank probes (the same RNG draws everywhere)
+    // Every rank probes (its own generator, so no rank's draws change). It runs after the
+    // optimizer step, outside the step's timing: the updated map at the step's equilibrium.
+    double rho_mean = -1, rho_max = -1;
     if (log_line && radius) {
       auto rho = radius();  // (B,) of this rank's rows
       rho_mean = rho.mean().item<double>();
