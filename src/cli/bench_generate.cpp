@@ -36,6 +36,7 @@ struct BenchGenerateArgs {
 struct Bench {
   std::string name;
   std::shared_ptr<models::ModelImpl> model;
+  models::RefineLimits limits;
 };
 
 std::vector<Bench> bench_models(const BenchGenerateArgs& a) {
@@ -54,7 +55,7 @@ std::vector<Bench> bench_models(const BenchGenerateArgs& a) {
                                     ", fewer than the longest prompt plus --new-tokens (" + std::to_string(need) + ")");
       auto dir = std::filesystem::path(run).lexically_normal();
       if (dir.filename().empty()) dir = dir.parent_path();  // "runs/x/" names x
-      out.push_back({m.model->config().family + ":" + dir.filename().string(), m.model});
+      out.push_back({m.model->config().family + ":" + dir.filename().string(), m.model, m.limits});
     }
     return out;
   }
@@ -63,11 +64,11 @@ std::vector<Bench> bench_models(const BenchGenerateArgs& a) {
     mj["family"] = family;
     auto cfg = models::ModelConfig::from_json(mj, models::ModelConfig::preset(family));
     cfg.max_seq = std::max(cfg.max_seq, need);
-    a.refine.apply(cfg);
+    a.refine.limits.applied_to(cfg);  // refuses bad limits before any work
     torch::manual_seed(a.seed);
     auto model = models::make_model(cfg);
     model->to(dev);
-    out.push_back({family, model});
+    out.push_back({family, model, a.refine.limits});
   }
   return out;
 }
@@ -76,7 +77,7 @@ nlohmann::json run_bench(const BenchGenerateArgs& a) {
   nlohmann::json rows = nlohmann::json::array();
   for (auto& b : bench_models(a)) {
     const int64_t V = b.model->config().vocab;
-    auto o = infer::GenerateOptions().max_new_tokens(a.new_tokens);
+    auto o = infer::GenerateOptions().max_new_tokens(a.new_tokens).limits(b.limits);
     o.sampling().temperature(0);
     infer::generate(*b.model, {1, 2, 3, 4}, infer::GenerateOptions().max_new_tokens(4));  // warm-up
     for (int64_t P : a.prompt_lens) {

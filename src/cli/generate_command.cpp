@@ -38,7 +38,7 @@ std::string printable(const std::string& piece) {
 void run_generate(const GenerateArgs& a) {
   auto m = load_inference_model(a.model);
   auto prompt = m.encode(a.prompt);
-  auto o = infer::GenerateOptions().max_new_tokens(a.max_new_tokens).cached(!a.recompute);
+  auto o = infer::GenerateOptions().max_new_tokens(a.max_new_tokens).cached(!a.recompute).limits(m.limits);
   o.sampling().temperature(a.temperature).top_k(a.top_k).top_p(a.top_p).seed(a.seed);
   infer::validate(o.sampling());
   if (a.stats)

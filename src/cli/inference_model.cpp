@@ -1,8 +1,8 @@
 // cli/inference_model.cpp — see inference_model.h.
 #include "cli/inference_model.h"
 
-#include "eqt/train/checkpoint.h"
-#include "eqt/train/trainer.h"
+#include "cli/validators.h"
+#include "eqt/train/run_folder.h"
 
 #include <filesystem>
 #include <sstream>
@@ -11,41 +11,24 @@
 namespace eqt::cli {
 
 void RefinementArgs::add(CLI::App* cmd) {
-  cmd->add_option("--tol", tol,
-                  "stop refining a token when its relative residual (deq, attractor) or relative change "
-                  "(eqt) is below this (default: the checkpoint's)");
-  cmd->add_option("--max-steps", max_steps, "cap on solver / refinement steps per token (default: the checkpoint's)");
-  cmd->add_option("--min-steps", min_steps, "deq, attractor: solver steps before the tolerance may stop a token "
-                                            "(default: the checkpoint's)");
-  cmd->add_option("--solver-steps", solver_steps,
+  auto* tol = cmd->add_option("--tol", limits.tol,
+                              "stop refining a token when its relative residual (deq, attractor) or relative "
+                              "change (eqt) is below this (default: the checkpoint's)")
+                  ->check(at_least(0));
+  auto* max = cmd->add_option("--max-steps", limits.max_steps,
+                              "cap on solver / refinement steps per token (default: the checkpoint's)")
+                  ->check(at_least(0));
+  auto* min = cmd->add_option("--min-steps", limits.min_steps,
+                              "deq, attractor: solver steps before the tolerance may stop a token "
+                              "(default: the checkpoint's)")
+                  ->check(at_least(0));
+  cmd->add_option("--solver-steps", limits.exact_steps,
                   "exactly this many steps per token, no early stop; 0 = the internalised proposal "
-                  "(attractor), no refinement (eqt), f(0) (deq), one core pass (looped)");
-}
-
-void RefinementArgs::apply(models::ModelConfig& cfg) const {
-  auto bad = [](const std::string& flag, const std::string& value, const std::string& want) {
-    throw std::invalid_argument(flag + " " + value + " is invalid; expected " + want);
-  };
-  if (tol != -1 && !(tol >= 0)) bad("--tol", std::to_string(tol), "a number >= 0");
-  if (max_steps != -1 && max_steps < 0) bad("--max-steps", std::to_string(max_steps), "an integer >= 0");
-  if (min_steps != -1 && min_steps < 0) bad("--min-steps", std::to_string(min_steps), "an integer >= 0");
-  if (solver_steps != -1 && solver_steps < 0) bad("--solver-steps", std::to_string(solver_steps), "an integer >= 0");
-  if (solver_steps >= 0 && (max_steps >= 0 || min_steps >= 0 || tol >= 0))
-    throw std::invalid_argument(
-        "--solver-steps fixes the step count; it cannot be combined with --max-steps, --min-steps or --tol");
-  if (solver_steps >= 0) {
-    cfg = cfg.with_refinement_cap(solver_steps);
-    cfg.eval_min_iter = solver_steps;  // no early stop
-    cfg.eval_tol = 0;
-    cfg.eqt_halt_eps = 0;
-  }
-  if (max_steps >= 0) cfg = cfg.with_refinement_cap(max_steps);
-  if (min_steps >= 0) cfg.eval_min_iter = min_steps;  // solver_options() clamps it to the cap
-  if (tol >= 0) {
-    cfg.eval_tol = tol;
-    cfg.eqt_halt_eps = tol;
-  }
-  cfg.validate();
+                  "(attractor), no refinement (eqt), f(0) (deq), one core pass (looped)")
+      ->check(at_least(0))
+      ->excludes(tol)
+      ->excludes(max)
+      ->excludes(min);
 }
 
 void InferenceArgs::add(CLI::App* cmd) {
@@ -78,12 +61,12 @@ InferenceModel load_inference_model(const InferenceArgs& a) {
   m.source = a.checkpoint.empty() ? a.run + "/checkpoint.eqt" : a.checkpoint;
   if (!std::filesystem::exists(m.source)) throw std::invalid_argument("no checkpoint at '" + m.source + "'");
   const auto dev = parse_device(a.device);
-  auto ck = train::load_checkpoint(m.source);
-  if (!a.raw_weights && !ck.ema.empty()) train::swap_parameters(*ck.model, ck.ema);  // what eval measured
+  auto ck = train::load_for_eval(m.source, !a.raw_weights);
   m.model = ck.model;
   m.task = ck.meta.at("task").value("name", std::string("?"));
   m.bytes = m.task == "text" && ck.meta.at("task").value("tokenizer", std::string("bytes")) == "bytes";
-  a.refine.apply(m.model->config());
+  a.refine.limits.applied_to(m.model->config());  // refuses bad limits before any work
+  m.limits = a.refine.limits;
   m.model->to(dev);
   m.model->eval();
   return m;

@@ -18,11 +18,8 @@ namespace eqt::cli {
 // --tol, --max-steps, --min-steps, --solver-steps: the refinement at inference, over the
 // checkpoint's config (REFERENCE 2's eval default is tol 1e-4, min 8, max 64).
 struct RefinementArgs {
-  double tol = -1;
-  int64_t max_steps = -1, min_steps = -1, solver_steps = -1;
+  models::RefineLimits limits;  // what the flags gave; unset: the checkpoint's
   void add(CLI::App* cmd);
-  // Throws std::invalid_argument naming a bad or conflicting flag.
-  void apply(models::ModelConfig& cfg) const;
 };
 
 struct InferenceArgs {
@@ -37,6 +34,7 @@ struct InferenceModel {
   std::string source;                        // the checkpoint file
   std::string task;                          // the task it was trained on
   bool bytes = false;                        // byte-level text: prompts are text
+  models::RefineLimits limits;               // --tol, --max-steps, ...: passed to every forward
 
   // Prompt -> token ids (bytes, or whitespace-separated ids); errors name the bad word.
   std::vector<int64_t> encode(const std::string& prompt) const;

@@ -63,18 +63,6 @@ TEST(Config, EveryFamilyBuildsWithItsDefaults) {
   }
 }
 
-TEST(Config, ScopedConfigRestoresOnException) {
-  auto m = models::make_model(models::ModelConfig::preset("attractor"));
-  const auto before = m->config().to_json();
-  try {
-    models::ScopedConfig capped(*m, m->config().with_refinement_cap(0));
-    EXPECT_EQ(m->config().eval_max_iter, 0);
-    throw std::runtime_error("evaluation failed");
-  } catch (const std::runtime_error&) {
-  }
-  EXPECT_EQ(m->config().to_json(), before) << "the cap outlived its scope";
-}
-
 TEST(Config, SavedEqTConfigWithoutReverseMeansTheBlockPredictor) {
   // Checkpoints written before eqt.reverse existed hold the reverse block's weights.
   auto j = models::ModelConfig::preset("eqt").to_json();

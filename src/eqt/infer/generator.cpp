@@ -60,9 +60,9 @@ GenerateResult generate(models::ModelImpl& model, const std::vector<int64_t>& pr
       break;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    models::ModelOutput out = !o.cached() ? model.forward(row(seq, dev))
-                              : i == 0    ? model.forward_cached(row(prompt, dev), cache)
-                                          : model.forward_cached(row({seq.back()}, dev), cache);
+    models::ModelOutput out = !o.cached() ? model.forward(row(seq, dev), o.limits())
+                              : i == 0    ? model.forward_cached(row(prompt, dev), cache, o.limits())
+                                          : model.forward_cached(row({seq.back()}, dev), cache, o.limits());
     TokenEvent ev;
     ev.index = i;
     ev.logits = out.logits[0][-1].to(torch::kCPU, torch::kFloat32);  // (V,)

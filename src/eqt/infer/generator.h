@@ -25,6 +25,7 @@ struct GenerateOptions {
   TORCH_ARG(int64_t, max_new_tokens) = 128;
   TORCH_ARG(bool, cached) = true;
   TORCH_ARG(SamplingOptions, sampling);
+  TORCH_ARG(models::RefineLimits, limits);  // the refinement per token (over the model's eval settings)
 };
 
 struct TokenEvent {

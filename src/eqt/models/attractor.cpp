@@ -18,10 +18,10 @@ AttractorImpl::AttractorImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
+ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
   auto c = run_layer(backbone_, embed_->embed(tokens, cache ? cache->length : 0), cache, "backbone");  // (B, T, C)
   ModelOutput out;
-  const int64_t cap = is_training() ? cfg_.train_max_iter : cfg_.eval_max_iter;
+  const int64_t cap = is_training() ? cfg.train_max_iter : cfg.eval_max_iter;
   if (cap == 0) {
     out.logits = embed_->logits(c);
     out.stats.steps = torch::zeros({c.size(0)}, torch::kFloat64);
@@ -30,11 +30,11 @@ ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cac
   // Incremental: only the new positions are solved for, attending to the cached head states
   // of earlier positions (their equilibria), which are then extended by the new ones.
   auto f = residual_map(head_, c, cache ? cache->past("head") : nullptr);
-  auto eq = grad::find_equilibrium(f, c.detach(), cfg_.solver_options(is_training()), cfg_.grad_options());
+  auto eq = grad::find_equilibrium(f, c.detach(), cfg.solver_options(is_training()), cfg.grad_options());
   if (cache) cache->extend(head_, "head", eq.forward.z + c);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq, f);
-  if (is_training() && cfg_.head_jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg_.head_jac_reg);
+  if (is_training() && cfg.head_jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg.head_jac_reg);
   return out;
 }
 

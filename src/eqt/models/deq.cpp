@@ -20,10 +20,10 @@ DEQImpl::DEQImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
+ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
   auto u = inject_norm_(inject_(embed_->embed(tokens, cache ? cache->length : 0)));  // (B, T, C) injection
   ModelOutput out;
-  const int64_t cap = is_training() ? cfg_.train_max_iter : cfg_.eval_max_iter;
+  const int64_t cap = is_training() ? cfg.train_max_iter : cfg.eval_max_iter;
   if (cap == 0) {  // no solve: decode f(0) = core(u), the first step of the iteration
     out.logits = embed_->logits(run_layer(core_, u, cache, "core"));
     return out;
@@ -31,11 +31,11 @@ ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
   // Incremental: the new positions only, attending to the cached core states of earlier
   // positions at their equilibria.
   auto f = residual_map(core_, u, cache ? cache->past("core") : nullptr);
-  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg_.solver_options(is_training()), cfg_.grad_options());
+  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg.solver_options(is_training()), cfg.grad_options());
   if (cache) cache->extend(core_, "core", eq.forward.z + u);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq, f);
-  if (is_training() && cfg_.jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg_.jac_reg);
+  if (is_training() && cfg.jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg.jac_reg);
   return out;
 }
 

@@ -53,11 +53,21 @@ class EnergyImpl : public torch::nn::Module {
   EnergyContext prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T);
   // h: (B, T, C) at the context's positions -> (B, T) energies.
   torch::Tensor forward(const torch::Tensor& h, const EnergyContext& ctx);
+  // The energies (B, T) and grad_h sum(e) (B, T, C) in closed form, without autograd and
+  // without a graph (energy_grad.cpp): what refinement needs when nothing is differentiated
+  // through it (inference, the implicit mode's forward steps), at about half autograd's
+  // cost in small operations. The attention reverse predictor only (has_closed_form()).
+  std::pair<torch::Tensor, torch::Tensor> value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
+  bool has_closed_form() const { return cfg_.eqt_reverse == "attention"; }
 
  private:
   // Log-probabilities (B, T, W, V) of target j at position t.
   torch::Tensor reverse_attention(const torch::Tensor& h, const EnergyContext& ctx);
   torch::Tensor reverse_block(const torch::Tensor& h, const EnergyContext& ctx);
+  // The terms' value (B, T) and gradient (B, T, C), each times its lambda (energy_grad.cpp).
+  std::pair<torch::Tensor, torch::Tensor> reverse_value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
+  std::pair<torch::Tensor, torch::Tensor> mask_value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
+  std::pair<torch::Tensor, torch::Tensor> confidence_value_and_grad(const torch::Tensor& h);
   ModelConfig cfg_;
   TokenIO io_;  // shared with the model, not registered here (its parameters belong to "embed")
   torch::nn::Linear rev_in_{nullptr};  // (C, C) A

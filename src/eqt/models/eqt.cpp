@@ -29,6 +29,11 @@ struct Refined {
 // context's positions. The energy value comes out of the same forward (e_out).
 torch::Tensor energy_grad(Energy& energy, const torch::Tensor& h, const EnergyContext& ctx, bool create_graph,
                           torch::Tensor* e_out = nullptr) {
+  if (!create_graph && energy->has_closed_form()) {  // nothing differentiates through it
+    auto [e, g] = energy->value_and_grad(h.detach(), ctx);
+    if (e_out) *e_out = e;
+    return g;
+  }
   torch::AutoGradMode on(true);
   torch::Tensor x = create_graph ? h : h.detach().requires_grad_(true);
   auto e = energy->forward(x, ctx);  // (B, T)
@@ -110,29 +115,29 @@ EqTImpl::EqTImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache) {
+ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache, const ModelConfig& cfg) {
   // Incremental: each block attends to the cached refined states of earlier positions, and
   // the refinement runs for the new positions only: e_t depends on h_t and tokens <= t, so
   // a position's refinement never reads a later or an earlier state (energy.h).
   const int64_t pos0 = cache ? cache->length : 0;
   const torch::Tensor tokens = cache ? cache->with(new_tokens) : new_tokens;  // (B, pos0 + T)
   const bool training = is_training() && torch::GradMode::is_enabled();
-  const int64_t K = is_training() ? cfg_.eqt_steps : cfg_.eqt_eval_steps;
-  const bool implicit = training && cfg_.eqt_grad == "implicit";
+  const int64_t K = is_training() ? cfg.eqt_steps : cfg.eqt_eval_steps;
+  const bool implicit = training && cfg.eqt_grad == "implicit";
   auto h = embed_->embed(new_tokens, pos0);  // (B, T, C)
   const int64_t B = h.size(0);
   ModelOutput out;
   torch::Tensor steps = torch::zeros({B}, torch::kFloat64), change = torch::zeros({B}, torch::kFloat64);
   torch::Tensor energy_sum;  // scalar: sum over layers of mean e(h_K)
   EnergyContext ctx;         // the energy's token side, shared by every layer and step
-  if (K > 0 || (training && cfg_.eqt_beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1));
+  if (K > 0 || (training && cfg.eqt_beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1));
   for (size_t l = 0; l < blocks_.size(); ++l) {
     auto f = run_layer(blocks_[l], h, cache, "blocks." + std::to_string(l));
     torch::Tensor hk = f;
     torch::Tensor e_loss;  // (B, T) e(h_K) with its graph, when refine already has it
     if (K > 0) {
-      const bool record = training && !implicit, final_graph = record && cfg_.eqt_beta > 0;
-      auto r = refine(energy_, f, ctx, cfg_, K, record, final_graph, /*want_trace=*/cache == nullptr && l == 0);
+      const bool record = training && !implicit, final_graph = record && cfg.eqt_beta > 0;
+      auto r = refine(energy_, f, ctx, cfg, K, record, final_graph, /*want_trace=*/cache == nullptr && l == 0);
       if (final_graph) e_loss = r.e_final;
       hk = r.h;
       steps = steps + r.steps;
@@ -142,23 +147,23 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
         // y = h_K - gamma (grad E(h_K) + (h_K - f) / gamma) = f - gamma grad E(h_K): value ~ h_K
         // at the minimiser, with a graph to theta (through grad E) and to f.
         auto hh = r.h.detach().requires_grad_(true);
-        auto y = f - cfg_.eqt_gamma * energy_grad(energy_, hh, ctx, /*create_graph=*/true);
+        auto y = f - cfg.eqt_gamma * energy_grad(energy_, hh, ctx, /*create_graph=*/true);
         auto energy = energy_;
         if (!out.stats.backward) out.stats.backward = std::make_shared<grad::BackwardStats>();
         hk = grad::attach_backward(
             y, grad::proximal_transform(
                    [energy, ctx](const torch::Tensor& x) mutable { return energy_grad(energy, x, ctx, true); },
-                   r.h, cfg_.eqt_gamma, cfg_.eqt_cg_iters, cfg_.eqt_cg_tol, out.stats.backward));
+                   r.h, cfg.eqt_gamma, cfg.eqt_cg_iters, cfg.eqt_cg_tol, out.stats.backward));
       }
     }
-    if (training && cfg_.eqt_beta > 0) {
+    if (training && cfg.eqt_beta > 0) {
       auto e = (e_loss.defined() ? e_loss : energy_->forward(hk, ctx)).mean();
       energy_sum = energy_sum.defined() ? energy_sum + e : e;
     }
     h = out_norms_[l](hk);
   }
   out.logits = embed_->logits(h);
-  if (energy_sum.defined()) out.aux_loss = cfg_.eqt_beta * energy_sum / double(blocks_.size());
+  if (energy_sum.defined()) out.aux_loss = cfg.eqt_beta * energy_sum / double(blocks_.size());
   const double L = std::max<double>(1.0, double(blocks_.size()));
   out.stats.steps = steps / L;
   out.stats.residual = change / L;

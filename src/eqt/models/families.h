@@ -18,7 +18,7 @@ class StandardImpl : public ModelImpl {
   explicit StandardImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -30,7 +30,7 @@ class LoopedImpl : public ModelImpl {
   explicit LoopedImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
 
  private:
   // One core iteration i on state s with injection e (cached under "core.<i>").
@@ -45,7 +45,7 @@ class DEQImpl : public ModelImpl {
   explicit DEQImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -59,7 +59,7 @@ class AttractorImpl : public ModelImpl {
   explicit AttractorImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -71,7 +71,7 @@ class EqTImpl : public ModelImpl {
   explicit EqTImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
 
  private:
   TokenIO embed_{nullptr};

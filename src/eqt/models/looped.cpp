@@ -26,17 +26,17 @@ torch::Tensor LoopedImpl::step(const torch::Tensor& s, const torch::Tensor& e, D
   return run_layer(core_, x, cache, "core." + std::to_string(i));
 }
 
-ModelOutput LoopedImpl::compute(const torch::Tensor& tokens, DecodeCache* cache) {
+ModelOutput LoopedImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
   // Incremental decoding keeps one cache per core iteration: iteration i of a new position
   // attends to iteration i of the earlier ones, exactly as in the whole-sequence loop.
   // With state_init = noise the new positions draw fresh noise (the whole-sequence pass
   // redraws every position's), so only zero-initialised models decode reproducibly.
   auto e = run_layer(prelude_, embed_->embed(tokens, cache ? cache->length : 0), cache, "prelude");  // (B, T, C)
-  int64_t K = cfg_.loops;
-  if (is_training() && cfg_.sample_loops && K > 1)
+  int64_t K = cfg.loops;
+  if (is_training() && cfg.sample_loops && K > 1)
     K = 1 + torch::poisson(torch::full({1}, double(K - 1))).item<int64_t>();
-  const int64_t recorded = is_training() ? std::min(cfg_.backprop_last, K) : K;
-  torch::Tensor s = cfg_.state_init == "noise" ? torch::randn_like(e) * cfg_.init_noise_std : torch::zeros_like(e);
+  const int64_t recorded = is_training() ? std::min(cfg.backprop_last, K) : K;
+  torch::Tensor s = cfg.state_init == "noise" ? torch::randn_like(e) * cfg.init_noise_std : torch::zeros_like(e);
   torch::Tensor prev;  // (B, T, C) state before the last iteration
   for (int64_t i = 0; i < K; ++i) {
     prev = s;

@@ -21,18 +21,19 @@ int64_t ModelImpl::param_total() const {
   return n;
 }
 
-ModelOutput ModelImpl::forward(const torch::Tensor& tokens) {
+ModelOutput ModelImpl::forward(const torch::Tensor& tokens, const RefineLimits& limits) {
   check_tokens(tokens, 0);
-  return compute(tokens, nullptr);
+  if (limits.empty()) return compute(tokens, nullptr, cfg_);
+  return compute(tokens, nullptr, limits.applied_to(cfg_));
 }
 
-ModelOutput ModelImpl::forward_cached(const torch::Tensor& tokens, DecodeCache& cache) {
+ModelOutput ModelImpl::forward_cached(const torch::Tensor& tokens, DecodeCache& cache, const RefineLimits& limits) {
   check_tokens(tokens, cache.length);
   TORCH_CHECK(!cache.tokens.defined() || cache.tokens.size(0) == tokens.size(0), "forward_cached: batch ",
               tokens.size(0), " differs from the cached batch ", cache.tokens.size(0));
   TORCH_CHECK(!is_training(), "forward_cached is inference only: call eval() first");
   torch::NoGradGuard ng;
-  auto out = compute(tokens, &cache);
+  auto out = limits.empty() ? compute(tokens, &cache, cfg_) : compute(tokens, &cache, limits.applied_to(cfg_));
   cache.advance(tokens);
   return out;
 }

@@ -1,9 +1,10 @@
 // eqt/models/model.h — the one interface every family implements.
 //
-// forward(tokens) -> logits plus a stats record. The refinement knobs live in the mutable
+// forward(tokens, limits) -> logits plus a stats record. The refinement knobs live in the
 // config() and are read at every forward, so solver, tolerances, iteration caps, gradient
-// mode, K and step sizes can change at inference without retraining. train() / eval()
-// select the train_* or eval_* solver settings.
+// mode, K and step sizes can change at inference without retraining; per-call limits
+// (RefineLimits: tol, caps, exact steps) apply to that call only and change no state.
+// train() / eval() select the train_* or eval_* solver settings.
 // forward_cached(tokens, cache) is incremental inference: the new positions only, against
 // the cached prefix (decode_cache.h). A family writes one compute(tokens, cache) for both,
 // so whole-sequence and incremental decoding cannot drift apart in anything but the cache.
@@ -44,13 +45,14 @@ struct ModelOutput {
 class ModelImpl : public torch::nn::Module {
  public:
   explicit ModelImpl(ModelConfig cfg) : cfg_(std::move(cfg)) { cfg_.validate(); }
-  // tokens: (B, T) int64 -> logits (B, T, V); stats per row of the batch.
-  ModelOutput forward(const torch::Tensor& tokens);
+  // tokens: (B, T) int64 -> logits (B, T, V); stats per row of the batch. limits: the
+  // refinement of this call (eval settings), over the config's.
+  ModelOutput forward(const torch::Tensor& tokens, const RefineLimits& limits = {});
   // tokens: (B, Tn) int64 at positions cache.length ... -> logits (B, Tn, V), equal to
   // forward() of the whole sequence at those positions up to the solver tolerance; stats
   // per row for these Tn positions (Tn = 1: per token, so adaptive compute is per token).
-  // Uses the eval settings and builds no graph; extends cache.
-  ModelOutput forward_cached(const torch::Tensor& tokens, DecodeCache& cache);
+  // Uses the eval settings (with limits over them) and builds no graph; extends cache.
+  ModelOutput forward_cached(const torch::Tensor& tokens, DecodeCache& cache, const RefineLimits& limits = {});
   ModelConfig& config() { return cfg_; }
   const ModelConfig& config() const { return cfg_; }
   // Parameter count per top-level component (embed, blocks, head, core, energy, ...).
@@ -59,29 +61,14 @@ class ModelImpl : public torch::nn::Module {
 
  protected:
   // The family's computation: cache null for the whole sequence, else the new positions.
-  virtual ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache) = 0;
+  // cfg: this call's config (cfg_, or cfg_ with the call's limits applied); families read
+  // their refinement knobs (caps, tolerances, K, loops) from it, not from cfg_.
+  virtual ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) = 0;
   void check_tokens(const torch::Tensor& tokens, int64_t pos0) const;
   void init_weights();  // normal(0, init_std) for matrices, the modules' own for the rest
   ModelConfig cfg_;
 };
 
 std::shared_ptr<ModelImpl> make_model(const ModelConfig& cfg);
-
-// Gives a model another config (e.g. a refinement cap) for a scope and restores the old one
-// when the scope ends, on an exception too. The architecture fields must not change.
-class ScopedConfig {
- public:
-  ScopedConfig(ModelImpl& model, const ModelConfig& cfg) : model_(model), saved_(model.config()) {
-    cfg.validate();
-    model_.config() = cfg;
-  }
-  ~ScopedConfig() { model_.config() = saved_; }
-  ScopedConfig(const ScopedConfig&) = delete;
-  ScopedConfig& operator=(const ScopedConfig&) = delete;
-
- private:
-  ModelImpl& model_;
-  ModelConfig saved_;
-};
 
 }  // namespace eqt::models

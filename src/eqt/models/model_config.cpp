@@ -25,6 +25,12 @@ void at_least(const std::string& field, double value, double lo) {
                                 std::to_string(lo));
 }
 
+void above(const std::string& field, double value, double lo) {
+  if (!(value > lo))
+    throw std::invalid_argument("config " + field + " = " + std::to_string(value) + " is invalid; expected > " +
+                                std::to_string(lo));
+}
+
 }  // namespace
 
 void ModelConfig::validate() const {
@@ -46,6 +52,25 @@ void ModelConfig::validate() const {
   if (d_model % n_heads != 0 || (d_model / n_heads) % 2 != 0)
     throw std::invalid_argument("config block.d_model = " + std::to_string(d_model) + " must be a multiple of 2 * block.n_heads = " +
                                 std::to_string(2 * n_heads));
+  if (!(mlp_mult * double(d_model) >= 1))
+    throw std::invalid_argument("config block.mlp_mult = " + std::to_string(mlp_mult) +
+                                " is invalid; expected mlp_mult * d_model >= 1 (a hidden layer of at least one unit)");
+  at_least("block.init_std", init_std, 0);
+  above("block.rope_base", rope_base, 1);
+  at_least("looped.init_noise_std", init_noise_std, 0);
+  at_least("looped.prelude", prelude, 0);
+  at_least("looped.coda", coda, 0);
+  above("attractor.gamma_max", gamma_max, 0);
+  at_least("grad.k", grad_k, 0);
+  at_least("grad.backward_max_iter", backward_max_iter, 0);
+  above("eqt.alpha", eqt_alpha, 0);
+  above("eqt.gamma", eqt_gamma, 0);
+  for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{{"eqt.lambda_rev", eqt_lambda_rev},
+                                {"eqt.lambda_mask", eqt_lambda_mask}, {"eqt.lambda_conf", eqt_lambda_conf},
+                                {"eqt.lambda_mem", eqt_lambda_mem}, {"eqt.beta", eqt_beta},
+                                {"eqt.halt_eps", eqt_halt_eps}, {"eqt.mask_ratio", eqt_mask_ratio}})
+    at_least(name, v, 0);
+  at_least("eqt.cg_iters", eqt_cg_iters, 0);
   at_least("n_layers", n_layers, 0);
   at_least("looped.core", core, 1);
   at_least("looped.loops", loops, 1);
@@ -130,6 +155,35 @@ ModelConfig ModelConfig::with_refinement_cap(int64_t n) const {
   c.eval_min_iter = std::min(c.eval_min_iter, n);
   c.eqt_eval_steps = n;
   if (find_family(c.family).kind == FamilyKind::Looped) c.loops = std::max<int64_t>(n, 1);
+  return c;
+}
+
+void RefineLimits::validate() const {
+  auto bad = [](const std::string& what) { throw std::invalid_argument("refinement limit " + what); };
+  if (tol && !(*tol >= 0)) bad("tol = " + std::to_string(*tol) + " is invalid; expected a number >= 0");
+  using Named = std::pair<const char*, std::optional<int64_t>>;
+  for (const auto& [name, v] : {Named{"max_steps", max_steps}, Named{"min_steps", min_steps}, Named{"exact_steps", exact_steps}})
+    if (v && *v < 0) bad(std::string(name) + " = " + std::to_string(*v) + " is invalid; expected an integer >= 0");
+  if (exact_steps && (max_steps || min_steps || tol))
+    bad("exact_steps fixes the step count; it cannot be combined with max_steps, min_steps or tol");
+}
+
+ModelConfig RefineLimits::applied_to(const ModelConfig& cfg) const {
+  validate();
+  ModelConfig c = cfg;
+  if (exact_steps) {
+    c = c.with_refinement_cap(*exact_steps);
+    c.eval_min_iter = *exact_steps;  // no early stop
+    c.eval_tol = 0;
+    c.eqt_halt_eps = 0;
+  }
+  if (max_steps) c = c.with_refinement_cap(*max_steps);
+  if (min_steps) c.eval_min_iter = *min_steps;  // solver_options() clamps it to the cap
+  if (tol) {
+    c.eval_tol = *tol;
+    c.eqt_halt_eps = *tol;
+  }
+  c.validate();
   return c;
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 
 namespace eqt::models {
@@ -162,6 +163,21 @@ struct ModelConfig {
   nn::BlockOptions block_options() const;
   solve::SolverOptions solver_options(bool training) const;
   grad::GradOptions grad_options() const;
+};
+
+// The refinement at inference, chosen per call (eval / generate / serve --tol, --max-steps,
+// --min-steps, --solver-steps): unset fields keep the config's eval_* values. forward()
+// applies them to a copy of the model's config for that one call, so a model shared by
+// callers with different limits (a server, an internalisation sweep) never changes state.
+struct RefineLimits {
+  std::optional<double> tol;           // eval_tol and eqt.halt_eps
+  std::optional<int64_t> max_steps;    // with_refinement_cap
+  std::optional<int64_t> min_steps;    // eval_min_iter (deq, attractor)
+  std::optional<int64_t> exact_steps;  // exactly this many: cap, min and no tolerance
+  bool empty() const { return !tol && !max_steps && !min_steps && !exact_steps; }
+  // std::invalid_argument naming the bad or conflicting limit.
+  void validate() const;
+  ModelConfig applied_to(const ModelConfig& cfg) const;
 };
 
 }  // namespace eqt::models

@@ -18,4 +18,8 @@ torch::Tensor TokenIOImpl::embed(const torch::Tensor& tokens, int64_t pos0) {
 
 torch::Tensor TokenIOImpl::logits(const torch::Tensor& h) { return torch::matmul(norm_(h), table_.t()); }
 
+torch::Tensor TokenIOImpl::logits_vjp(const torch::Tensor& h, const torch::Tensor& dlogits) {
+  return norm_->vjp(h, torch::matmul(dlogits, table_));
+}
+
 }  // namespace eqt::models

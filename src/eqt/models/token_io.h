@@ -13,6 +13,8 @@ class TokenIOImpl : public torch::nn::Module {
   explicit TokenIOImpl(const ModelConfig& cfg);
   torch::Tensor embed(const torch::Tensor& tokens, int64_t pos0 = 0);  // (B, T) -> (B, T, C)
   torch::Tensor logits(const torch::Tensor& h);                         // (B, T, C) -> (B, T, V)
+  // h: (..., C), dlogits: (..., V) -> dlogits^T d logits(h) / dh, (..., C), without autograd.
+  torch::Tensor logits_vjp(const torch::Tensor& h, const torch::Tensor& dlogits);
   const torch::Tensor& table() const { return table_; }                 // (V, C)
 
  private:

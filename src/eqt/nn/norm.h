@@ -1,6 +1,8 @@
 // eqt/nn/norm.h — RMSNorm and LayerNorm over the last dimension, one module for both.
 // rms:   x / sqrt(mean(x^2) + eps) * w          (w learned, or absent for QK-norm)
 // layer: (x - mean) / sqrt(var + eps) * w + b
+// vjp(x, dy) is the closed-form vector-Jacobian product, for callers that differentiate
+// without autograd (EqT's energy gradient at inference).
 #pragma once
 
 #include <torch/torch.h>
@@ -26,6 +28,8 @@ class NormImpl : public torch::nn::Module {
  public:
   explicit NormImpl(const NormOptions& o);
   torch::Tensor forward(const torch::Tensor& x);  // (..., C) -> (..., C)
+  // x, dy: (..., C) -> dy^T d forward(x) / dx, (..., C).
+  torch::Tensor vjp(const torch::Tensor& x, const torch::Tensor& dy);
 
  private:
   NormOptions o_;

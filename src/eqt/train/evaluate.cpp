@@ -7,7 +7,8 @@
 
 namespace eqt::train {
 
-nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches) {
+nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches,
+                        const models::RefineLimits& limits) {
   torch::NoGradGuard ng;
   const bool was_training = model.is_training();
   model.eval();
@@ -19,7 +20,7 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
   auto batches = task.eval_batches(batch);
   if (max_batches > 0 && int64_t(batches.size()) > max_batches) batches.resize(size_t(max_batches));
   for (const auto& b : batches) {
-    auto out = model.forward(b.tokens);
+    auto out = model.forward(b.tokens, limits);
     auto valid = b.targets.ne(data::kIgnore);                                // (B, T)
     auto n = valid.sum().item<int64_t>();
     nll += token_loss(out.logits, b.targets).item<double>() * double(n);
@@ -89,11 +90,11 @@ nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task
     }
     limits.push_back(n);
   }
-  const auto base = model.config();
   nlohmann::json rows = nlohmann::json::array();
   for (size_t i = 0; i < caps.size(); ++i) {
-    models::ScopedConfig capped(model, limits[i] < 0 ? base : base.with_refinement_cap(limits[i]));
-    auto r = evaluate(model, task, batch, max_batches);
+    models::RefineLimits capped;
+    if (limits[i] >= 0) capped.max_steps = limits[i];
+    auto r = evaluate(model, task, batch, max_batches, capped);
     r["solver_steps_cap"] = caps[i];
     rows.push_back(r);
   }

@@ -13,14 +13,16 @@
 
 namespace eqt::train {
 
-// max_batches > 0 evaluates only the first max_batches held-out batches.
-nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches = 0);
+// max_batches > 0 evaluates only the first max_batches held-out batches; limits: the
+// refinement of every forward (models::RefineLimits).
+nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches = 0,
+                        const models::RefineLimits& limits = {});
 
 // The equilibrium-internalisation curve: evaluate() once per refinement cap ("max" keeps
 // the trained setting, otherwise a whole number >= 0: ModelConfig::with_refinement_cap).
 // Returns the last cap's metrics with every cap's under "by_solver_steps" (each with its
-// "solver_steps_cap"). The model's config is restored afterwards. Bad caps are
-// std::invalid_argument naming the value.
+// "solver_steps_cap"); each cap is a per-call limit, the model's config never changes.
+// Bad caps are std::invalid_argument naming the value.
 nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task, const std::vector<std::string>& caps,
                                 int64_t batch, int64_t max_batches = 0);
 

@@ -18,6 +18,11 @@ struct RunFolder {
   bool ema = false;                   // whether ck.model holds the EMA weights
 };
 
+// A checkpoint whose model holds the weights validation measured: the EMA swapped in when
+// use_ema and the run kept one (then returns true in *ema_used). The one way every
+// command that evaluates, generates or serves loads a model.
+Checkpoint load_for_eval(const std::string& file, bool use_ema, bool* ema_used = nullptr);
+
 // task_overrides are merged over the stored task options (e.g. a longer parity length).
 RunFolder open_run(const std::string& dir, bool use_ema = true,
                    const nlohmann::json& task_overrides = nlohmann::json::object());

@@ -1,0 +1,44 @@
+// cli/validators.h — CLI11 checks whose messages name the value and what would be accepted
+// (CLI11 then prefixes the flag): every number a user gives is applied or refused, never
+// silently replaced by a default. NaN is refused by all of them.
+// What it is not: checks that depend on other flags (the commands do those).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace eqt::cli {
+
+namespace detail {
+inline std::string short_number(double v) {
+  std::string s = std::to_string(v);
+  s.erase(s.find_last_not_of('0') + 1);  // 0.500000 -> 0.5, 1.000000 -> 1.
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+inline CLI::Validator bound(double lo, bool strict) {
+  const std::string what = std::string(strict ? "> " : ">= ") + short_number(lo);
+  return CLI::Validator(
+      [lo, strict, what](std::string& s) -> std::string {
+        size_t used = 0;
+        double v = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        const bool ok = used > 0 && used == s.size() && (strict ? v > lo : v >= lo);  // false for NaN
+        return ok ? std::string() : "'" + s + "' is invalid; expected a number " + what;
+      },
+      what);
+}
+}  // namespace detail
+
+// A number >= lo; the help shows ">= lo".
+inline CLI::Validator at_least(double lo) { return detail::bound(lo, false); }
+// A number > lo; the help shows "> lo".
+inline CLI::Validator above(double lo) { return detail::bound(lo, true); }
+
+}  // namespace eqt::cli
