@@ -11,7 +11,7 @@ packages=(
   cmake g++ make                      # toolchain
   libtorch-dev libopenblas0-pthread   # LibTorch 1.13 (CPU) and the fast BLAS it needs
   libgloo-dev                         # c10d's CPU collectives (distributed training)
-  libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libcpp-httplib-dev pkg-config       # eqt serve (HTTP), found through pkg-config
   python3 python3-torch               # tests only: the independent reference implementation
   bible-kjv                           # the default text corpus

@@ -10,6 +10,7 @@
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 
@@ -31,6 +32,16 @@ nlohmann::json metrics_of(const std::string& run, int64_t batch) {
   return r;
 }
 
+// A metric of an eval record: NaN where eval wrote null (JSON has no NaN: a diverged run's
+// loss) or left it out; anything else but a number is an error naming the run.
+double metric(const nlohmann::json& r, const char* key, const std::string& run) {
+  if (!r.contains(key) || r[key].is_null()) return std::nan("");
+  if (!r[key].is_number())
+    throw std::invalid_argument("eqt compare: '" + run + "/eval.json' has " + key + " = " + r[key].dump() +
+                                "; expected a number (delete the file to measure it again)");
+  return r[key].get<double>();
+}
+
 void run_compare(const CompareArgs& a) {
   std::vector<nlohmann::json> rows;
   for (const auto& run : a.runs) rows.push_back(metrics_of(run, a.batch));
@@ -45,21 +56,23 @@ void run_compare(const CompareArgs& a) {
               text ? "perplexity" : "exact acc", "solver steps", "run");
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    std::printf("%-12s %10lld %10.4f %12.4f %12.4f %12.2f  %s\n", r["model"].get<std::string>().c_str(),
-                (long long)r["params_total"].get<int64_t>(), r["loss"].get<double>(),
-                r[text ? "bits_per_byte" : "token_accuracy"].get<double>(),
-                r[text ? "perplexity" : "exact_accuracy"].get<double>(), r["mean_solver_steps"].get<double>(),
-                a.runs[i].c_str());
+    const auto& run = a.runs[i];
+    std::printf("%-12s %10.0f %10.4f %12.4f %12.4f %12.2f  %s\n", r.value("model", std::string("?")).c_str(),
+                metric(r, "params_total", run), metric(r, "loss", run),
+                metric(r, text ? "bits_per_byte" : "token_accuracy", run),
+                metric(r, text ? "perplexity" : "exact_accuracy", run), metric(r, "mean_solver_steps", run),
+                run.c_str());
   }
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string curve = a.runs[i] + "/eval_by_solver_steps.json";
     if (!std::filesystem::exists(curve)) continue;
     std::printf("\n%s, held-out %s per solver-step cap (equilibrium internalisation):\n",
-                rows[i]["model"].get<std::string>().c_str(), text ? "bits/byte" : "token accuracy");
+                rows[i].value("model", std::string("?")).c_str(), text ? "bits/byte" : "token accuracy");
     const auto sweep = read_json_file(curve);  // kept alive: a range-for over a temporary's member dangles
     for (const auto& r : sweep.at("by_solver_steps"))
-      std::printf("  cap %-4s %8.4f  (steps used %.2f)\n", r["solver_steps_cap"].get<std::string>().c_str(),
-                  r[text ? "bits_per_byte" : "token_accuracy"].get<double>(), r["mean_solver_steps"].get<double>());
+      std::printf("  cap %-4s %8.4f  (steps used %.2f)\n", r.value("solver_steps_cap", std::string("?")).c_str(),
+                  metric(r, text ? "bits_per_byte" : "token_accuracy", a.runs[i]),
+                  metric(r, "mean_solver_steps", a.runs[i]));
   }
   std::printf("\nplots:\n");
   for (const auto& run : a.runs)

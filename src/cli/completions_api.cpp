@@ -2,6 +2,7 @@
 #include "cli/completions_api.h"
 
 #include "cli/inference_model.h"
+#include "eqt/io/json_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -25,9 +26,9 @@ nlohmann::json ApiError::body() const {
 std::variant<CompletionRequest, ApiError> parse_completion_request(const std::string& body, const ApiLimits& limits) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(body);
+    j = io::parse_json(body, "the request body");
   } catch (const std::exception& e) {
-    return bad("", std::string("the request body is not valid JSON: ") + e.what());
+    return bad("", e.what());
   }
   if (!j.is_object()) return bad("", "the request body must be a JSON object");
   CompletionRequest r;

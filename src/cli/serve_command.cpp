@@ -1,10 +1,12 @@
 // cli/serve_command.cpp — `eqt serve`: one checkpoint behind an OpenAI-style HTTP API.
 //   POST /v1/completions   completions_api.h (JSON, or server-sent events with "stream")
 //   GET  /health           {"status": "ok", model facts}
-// Concurrency: cpp-httplib answers each connection on a pool thread; generation is one
-// request at a time (a mutex: the others wait, /health never does), because a single
-// sequence already uses every core LibTorch is given and interleaving would only make each
-// request slower. Each request has its own DecodeCache; the model is read-only.
+// Concurrency: each connection gets its own thread (connection_threads.h: slow clients
+// cannot starve the others); generation is one request at a time (a mutex: the others
+// wait, /health never does), because a single sequence already uses every core LibTorch is
+// given and interleaving would only make each request slower. Each request has its own
+// DecodeCache; the model is read-only. Bodies over --max-body get 413, chunked ones too
+// (counted as they arrive); a port in use is refused (SO_REUSEADDR, never SO_REUSEPORT).
 // Bad requests get a 4xx JSON error and the server carries on; SIGINT / SIGTERM stop it.
 // What it is not: a batching scheduler, or TLS (put a proxy in front for that).
 #include "cli/commands.h"
@@ -12,6 +14,7 @@
 #ifdef EQT_HAVE_HTTPLIB
 
 #include "cli/completions_api.h"
+#include "cli/connection_threads.h"
 #include "cli/inference_model.h"
 
 #include "eqt/infer/generator.h"
@@ -37,6 +40,7 @@ struct ServeArgs {
   int64_t max_prompt_tokens = 0;  // 0: the model's max_seq
   int64_t max_tokens = 512;
   size_t max_body = 1 << 20;
+  size_t max_connections = 256;
 };
 
 // Compact JSON; bytes that are not UTF-8 (a byte-level model may emit them) become U+FFFD.
@@ -59,8 +63,8 @@ class CompletionServer {
                          {"max_seq", c.max_seq}, {"checkpoint", m_.source}});
   }
 
-  void complete(const httplib::Request& req, httplib::Response& res) {
-    auto parsed = parse_completion_request(req.body, limits_);
+  void complete(const std::string& body, httplib::Response& res) {
+    auto parsed = parse_completion_request(body, limits_);
     if (auto* err = std::get_if<ApiError>(&parsed)) return fail(res, *err);
     auto r = std::get<CompletionRequest>(parsed);
     std::vector<int64_t> prompt;
@@ -112,7 +116,7 @@ class CompletionServer {
   nlohmann::json run(const CompletionRequest& r, const std::vector<int64_t>& prompt, const std::string& id,
                      httplib::DataSink* sink) {
     std::lock_guard<std::mutex> one_at_a_time(mu_);
-    auto o = infer::GenerateOptions().max_new_tokens(r.max_tokens).sampling(r.sampling);
+    auto o = infer::GenerateOptions().max_new_tokens(r.max_tokens).sampling(r.sampling).limits(m_.limits);
     TextStream text(r.stop);
     bool stopped = false, gone = false;
     auto res = infer::generate(*m_.model, prompt, o, [&](const infer::TokenEvent& e) {
@@ -158,9 +162,34 @@ void run_serve(const ServeArgs& a) {
   CompletionServer server(std::move(m), limits);
 
   httplib::Server http;
-  http.set_payload_max_length(a.max_body);  // larger bodies: 413
+  http.new_task_queue = [cap = a.max_connections] { return new ConnectionThreads(cap); };
+  http.set_socket_options([](int sock) {  // the library's default adds SO_REUSEPORT: two servers on one port
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  http.set_payload_max_length(a.max_body);  // larger bodies with a Content-Length: 413 before reading
   http.Get("/health", [&](const httplib::Request&, httplib::Response& res) { server.health(res); });
-  http.Post("/v1/completions", [&](const httplib::Request& req, httplib::Response& res) { server.complete(req, res); });
+  http.Post("/v1/completions",
+            [&](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& read) {
+              // Chunked bodies have no length up front: count them as they arrive.
+              std::string body;
+              bool too_large = false;
+              read([&](const char* data, size_t n) {
+                too_large = body.size() + n > a.max_body;
+                if (!too_large) body.append(data, n);
+                return !too_large;
+              });
+              if (too_large) {
+                res.set_header("Connection", "close");
+                return send_json(res, 413,
+                                 ApiError{413,
+                                          "the request body is larger than this server's --max-body of " +
+                                              std::to_string(a.max_body) + " bytes",
+                                          ""}
+                                     .body());
+              }
+              server.complete(body, res);
+            });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown error";
     try {
@@ -216,13 +245,19 @@ void register_serve(CLI::App& app, int& /*exit_code*/) {
   auto* cmd = app.add_subcommand("serve", "Serve a trained model over HTTP (OpenAI-style /v1/completions)");
   a->model.add(cmd);
   cmd->add_option("--host", a->host, "address to listen on")->capture_default_str();
+  cmd->add_option("--max-connections", a->max_connections,
+                  "connections served at once (each has a thread; more wait to be accepted)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t(1), size_t(65536)));
   cmd->add_option("--port", a->port, "port (0: any free port, printed on start)")
       ->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--max-prompt-tokens", a->max_prompt_tokens, "longest prompt accepted (0: the model's max_seq)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-tokens-limit", a->max_tokens, "largest max_tokens a request may ask for")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-body", a->max_body, "largest request body in bytes (larger: 413)")->capture_default_str();
+  cmd->add_option("--max-body", a->max_body, "largest request body in bytes (larger: 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t(1), size_t(1) << 34));
   cmd->callback([a] { run_serve(*a); });
 }
 

@@ -5,6 +5,7 @@
 // --solver-steps, the metrics per cap on the refinement (the internalisation curve).
 #include "cli/commands.h"
 #include "cli/preset.h"
+#include "cli/validators.h"
 
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
@@ -16,12 +17,14 @@
 #include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace eqt::cli {
 namespace {
@@ -29,35 +32,39 @@ namespace {
 // Task options as flags; each is passed on only when given, and a task rejects the ones it
 // does not have (naming them), so e.g. `--length` with `--task text` is an error.
 struct TaskArgs {
-  int64_t length = 0, n_train = 0, n_test = 0, seq_len = 0, size = 0, min_path = 0, min_clues = 0;
-  int64_t data_seed = -1;
-  double loops = -1;
+  std::optional<int64_t> length, n_train, n_test, seq_len, size, min_path, min_clues, data_seed;
+  std::optional<double> loops;
   std::string data;
   bool no_augment = false;
   void add(CLI::App* cmd) {
-    cmd->add_option("--length", length, "parity: sequence length (default 16)");
-    cmd->add_option("--n-train", n_train, "parity, sudoku, maze: training examples");
-    cmd->add_option("--n-test", n_test, "parity, sudoku, maze: held-out examples");
-    cmd->add_option("--data-seed", data_seed, "seed of the task's data (default 0)");
+    cmd->add_option("--length", length, "parity: sequence length (default 16)")->check(at_least(1));
+    cmd->add_option("--n-train", n_train, "parity, sudoku, maze: training examples")->check(at_least(1));
+    cmd->add_option("--n-test", n_test, "parity, sudoku, maze: held-out examples")->check(at_least(1));
+    cmd->add_option("--data-seed", data_seed, "seed of the task's data (default 0)")->check(at_least(0));
     cmd->add_option("--data", data, "text: a UTF-8 file (default: the KJV Bible); sudoku, maze: a puzzle file");
-    cmd->add_option("--seq-len", seq_len, "text: bytes per window (default 128)");
-    cmd->add_option("--size", size, "maze: side N of the N x N grid (default 11)");
-    cmd->add_option("--min-path", min_path, "maze: minimum moves from S to G (default 10)");
-    cmd->add_option("--loops", loops, "maze: fraction of inner walls removed to make loops (default 0)");
-    cmd->add_option("--min-clues", min_clues, "sudoku: stop blanking cells at this many clues (default 17)");
+    cmd->add_option("--seq-len", seq_len, "text: bytes per window (default 128)")->check(at_least(1));
+    cmd->add_option("--size", size, "maze: side N of the N x N grid (default 11)")->check(at_least(1));
+    cmd->add_option("--min-path", min_path, "maze: minimum moves from S to G (default 10)")->check(at_least(1));
+    cmd->add_option("--loops", loops, "maze: fraction of inner walls removed to make loops (default 0)")
+        ->check(at_least(0));
+    cmd->add_option("--min-clues", min_clues, "sudoku: stop blanking cells at this many clues (default 17)")
+        ->check(at_least(1));
     cmd->add_flag("--no-augment", no_augment, "sudoku, maze: train without symmetry augmentations");
   }
   void apply(nlohmann::json& o) const {
-    if (length > 0) o["length"] = length;
-    if (n_train > 0) o["n_train"] = n_train;
-    if (n_test > 0) o["n_test"] = n_test;
-    if (data_seed >= 0) o["seed"] = data_seed;
+    auto set = [&o](const char* key, const auto& v) {
+      if (v) o[key] = *v;
+    };
+    set("length", length);
+    set("n_train", n_train);
+    set("n_test", n_test);
+    set("seed", data_seed);
+    set("seq_len", seq_len);
+    set("size", size);
+    set("min_path", min_path);
+    set("loops", loops);
+    set("min_clues", min_clues);
     if (!data.empty()) o["data"] = data;
-    if (seq_len > 0) o["seq_len"] = seq_len;
-    if (size > 0) o["size"] = size;
-    if (min_path > 0) o["min_path"] = min_path;
-    if (loops >= 0) o["loops"] = loops;
-    if (min_clues > 0) o["min_clues"] = min_clues;
     if (no_augment) o["augment"] = false;
   }
 };
@@ -81,11 +88,11 @@ struct DistArgs {
 };
 
 struct TrainArgs {
-  std::string model = models::family_name(models::FamilyKind::Attractor), task = "parity", config, out;
+  std::optional<std::string> model, task;  // unset: attractor, parity (new runs); the checkpoint's (--resume)
+  std::string config, out;
   bool resume = false, dry_run = false;
-  int64_t steps = 0, batch = 0;
-  double lr = 0;
-  int64_t seed = -1;
+  std::optional<int64_t> steps, batch, seed;
+  std::optional<double> lr;
   TaskArgs task_args;
   DistArgs dist;
 };
@@ -109,6 +116,28 @@ Prepared prepare(const TrainArgs& a, bool talk) {
     if (!std::filesystem::exists(ckpt)) throw std::invalid_argument("--resume: no checkpoint at '" + ckpt + "'");
     ck = std::make_unique<train::Checkpoint>(train::load_checkpoint(ckpt));
     auto t = ck->meta.at("task");
+    // A resumed run is the run in its checkpoint: a flag that would describe another one is
+    // refused rather than ignored (repeating the stored value is fine; --steps, --batch and
+    // --lr still apply: a longer or changed schedule).
+    auto refuse = [&](const std::string& flag, const std::string& given, const std::string& stored) {
+      throw std::invalid_argument("--resume continues the run in '" + ckpt + "': " + flag + " " + given +
+                                  " differs from its " + stored + "; drop " + flag + " or start a new --out");
+    };
+    const auto family = ck->model->config().family;
+    if (a.model && *a.model != family) refuse("--model", *a.model, "model " + family);
+    if (a.task && *a.task != t.value("name", "")) refuse("--task", *a.task, "task " + t.value("name", ""));
+    if (!a.config.empty()) refuse("--config", a.config, "stored config");
+    nlohmann::json given = nlohmann::json::object();
+    a.task_args.apply(given);
+    for (const auto& [key, v] : given.items()) {
+      std::string flag = key == "seed" ? "data-seed" : key == "augment" ? "no-augment" : key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      if (!t.contains(key) || t[key] != v)
+        refuse("--" + flag, v.dump(), "stored " + key + " " + (t.contains(key) ? t[key].dump() : "(the default)"));
+    }
+    const auto stored_train = ck->meta.value("train", nlohmann::json::object());
+    if (a.seed && stored_train.value("seed", int64_t(-1)) != *a.seed)
+      refuse("--seed", std::to_string(*a.seed), "seed " + stored_train.value("seed", nlohmann::json()).dump());
     task = data::make_task(t.at("name"), t);
     topt = config::from_json<train::TrainOptions>(ck->meta.value("train", nlohmann::json::object()));
     model = ck->model;  // already built from the checkpoint's config, weights loaded
@@ -118,16 +147,17 @@ Prepared prepare(const TrainArgs& a, bool talk) {
                                   "); pass --resume to continue it, or choose another --out");
     nlohmann::json overrides = nlohmann::json::object();
     a.task_args.apply(overrides);
-    auto p = load_preset(a.model, a.task, a.config, overrides, talk);
+    auto p = load_preset(a.model.value_or(models::family_name(models::FamilyKind::Attractor)),
+                         a.task.value_or("parity"), a.config, overrides, talk);
     task = p.task;
     topt = p.topt;
-    if (a.seed >= 0) topt.seed = uint64_t(a.seed);
+    if (a.seed) topt.seed = uint64_t(*a.seed);
     torch::manual_seed(topt.seed);
     model = models::make_model(p.cfg);
   }
-  if (a.steps > 0) topt.steps = a.steps;
-  if (a.batch > 0) topt.batch = a.batch;
-  if (a.lr > 0) topt.lr = a.lr;
+  if (a.steps) topt.steps = *a.steps;
+  if (a.batch) topt.batch = *a.batch;
+  if (a.lr) topt.lr = *a.lr;
   topt.validate();
   if (topt.batch < a.dist.nproc)
     throw std::invalid_argument("--batch " + std::to_string(topt.batch) + " does not split over --nproc " +
@@ -144,7 +174,21 @@ void launch(const TrainArgs& a) {
   if (dist::available_backends().find("gloo") == std::string::npos)
     throw std::invalid_argument("--nproc needs the Gloo backend, which this eqt was built without");
   prepare(a, false);
-  auto r = dist::launch_workers("/proc/self/exe", dist::own_command_line(), {a.dist.nproc});
+  dist::LaunchOptions o;
+  o.nproc = a.dist.nproc;
+  // One host and no MASTER_ADDR: rendezvous through a private file, not a TCP store that
+  // would listen on every interface of the machine for the whole run.
+  std::string store_dir;
+  if (!std::getenv("MASTER_ADDR")) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "eqt-rendezvous-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("--nproc: cannot create a rendezvous directory in " + tmpl);
+    store_dir = tmpl;
+    o.store_file = store_dir + "/store";
+  } else {
+    o.master_addr = std::getenv("MASTER_ADDR");
+  }
+  auto r = dist::launch_workers("/proc/self/exe", dist::own_command_line(), o);
+  if (!store_dir.empty()) std::filesystem::remove_all(store_dir);
   if (r.exit_code != 0) throw std::runtime_error("data-parallel run failed: " + r.message);
 }
 
@@ -241,18 +285,18 @@ std::string preset_path(const std::string& model, const std::string& task) {
 void register_train(CLI::App& app, int& /*exit_code*/) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Train a model on a task; writes DIR/checkpoint.eqt and metrics.jsonl");
-  cmd->add_option("--model", a->model, models::family_choices())
-      ->capture_default_str()->check(CLI::IsMember(models::family_names()));
-  cmd->add_option("--task", a->task, "parity | text | sudoku | maze")
-      ->capture_default_str()->check(CLI::IsMember({"parity", "text", "sudoku", "maze"}));
+  cmd->add_option("--model", a->model, models::family_choices() + " (default: attractor)")
+      ->check(CLI::IsMember(models::family_names()));
+  cmd->add_option("--task", a->task, "parity | text | sudoku | maze (default: parity)")
+      ->check(CLI::IsMember({"parity", "text", "sudoku", "maze"}));
   cmd->add_option("--config", a->config, "JSON {model, train, task} (default: configs/<model>-<task>.json)");
   cmd->add_option("--out", a->out, "run folder")->required();
   cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
   cmd->add_flag("--dry-run", a->dry_run, "build task and model, print the resolved config, and stop");
-  cmd->add_option("--steps", a->steps, "override the preset's optimizer steps");
-  cmd->add_option("--batch", a->batch, "override the preset's batch size");
-  cmd->add_option("--lr", a->lr, "override the preset's peak learning rate");
-  cmd->add_option("--seed", a->seed, "override the preset's seed");
+  cmd->add_option("--steps", a->steps, "override the preset's optimizer steps")->check(at_least(1));
+  cmd->add_option("--batch", a->batch, "override the preset's batch size")->check(at_least(1));
+  cmd->add_option("--lr", a->lr, "override the preset's peak learning rate")->check(above(0));
+  cmd->add_option("--seed", a->seed, "override the preset's seed")->check(at_least(0));
   a->task_args.add(cmd);
   a->dist.add(cmd);
   cmd->callback([a] { run_train(*a); });
@@ -261,7 +305,7 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   auto* ev = app.add_subcommand("eval", "Evaluate a trained run on its task's held-out set");
   ev->add_option("--run", e->run, "run folder (with checkpoint.eqt)")->required();
   ev->add_flag("--json", e->json, "print exactly one JSON object");
-  ev->add_option("--batch", e->batch, "evaluation batch size")->capture_default_str();
+  ev->add_option("--batch", e->batch, "evaluation batch size")->capture_default_str()->check(at_least(1));
   ev->add_flag("--raw-weights", e->raw_weights, "evaluate the trained weights, not their EMA");
   ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
   e->task_args.add(ev);

@@ -157,11 +157,40 @@ def long_run(out, *extra):
     raise SystemExit("FAIL: the 2-process run did not start within 120 s")
 
 
+def listening(pids):
+    """Local addresses of the TCP sockets in LISTEN state that these processes hold."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            pass
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in open(table).read().splitlines()[1:]:
+            f = row.split()
+            if f[3] == "0A" and f[9] in inodes:  # 0A: LISTEN
+                out.append(f[1])
+    return out
+
+
+def loopback(addr):
+    ip = addr.split(":")[0]
+    return ip == "0100007F" or ip == "00000000000000000000000001000000"  # 127.0.0.1, ::1
+
+
 def disrupt(what, sig, limit, expect, *extra):
     """Sends sig to rank 1 of a running 2-process run; the launcher must exit non-zero within
     limit seconds with `expect` (formatted with the victim's pid) in its stderr."""
     p = long_run(os.path.join(work, what.replace(" ", "_")), *extra)
-    victim = workers(p.pid)[1]
+    ranks = workers(p.pid)
+    victim = ranks[1]
+    if what == "killed worker":  # a one-host run listens on loopback only (no store on every interface)
+        addrs = listening([p.pid, *ranks.values()])
+        check(all(loopback(a) for a in addrs), f"the workers listen on loopback only: {addrs}")
     t0 = time.time()
     os.kill(victim, sig)
     try:

@@ -128,6 +128,57 @@ try:
     for t in threads: t.start()
     for t in threads: t.join()
     check(all(s == 200 and c["choices"][0]["text"] == text for s, c in results), "4 concurrent requests, same text")
+
+    # Hostile or careless clients (issue 14). Slow clients: 10 connections that send one
+    # header line every 2 s and 20 that send nothing; /health must still answer at once.
+    import socket, time
+    stop_slow = threading.Event()
+    def slow_client(trickle):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sk:
+                if not trickle:
+                    stop_slow.wait(12)
+                    return
+                sk.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+                while not stop_slow.wait(2):
+                    sk.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            pass
+    slow = [threading.Thread(target=slow_client, args=(i < 10,)) for i in range(30)]
+    for t in slow: t.start()
+    time.sleep(1.0)
+    waits = []
+    for _ in range(5):
+        t0 = time.time()
+        st, _ = request("/health")
+        waits.append(time.time() - t0)
+        time.sleep(1.0)
+    stop_slow.set()
+    for t in slow: t.join()
+    check(max(waits) < 1.5, f"/health answers beside 30 slow clients: worst {max(waits):.2f} s")
+
+    # A chunked body over --max-body (1 MiB by default) is refused, not buffered.
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    big = b'{"prompt": "' + b"a" * (8 << 20) + b'"}'  # 8 MiB
+    chunks = (big[i:i + 65536] for i in range(0, len(big), 65536))
+    try:
+        conn.request("POST", "/v1/completions", body=chunks, encode_chunked=True,
+                     headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+        got = conn.getresponse().status
+    except (ConnectionError, http.client.HTTPException, OSError) as e:
+        got = type(e).__name__
+    conn.close()
+    check(got == 413 or got in ("ConnectionResetError", "BrokenPipeError", "RemoteDisconnected"),
+          f"a chunked body over --max-body is refused: {got}")
+    st, h = request("/health")
+    check(st == 200, "still up after the oversized chunked body")
+
+    # A second server on the same port refuses to start instead of sharing it.
+    second = subprocess.run([eqt, "serve", "--run", run_dir, "--port", str(port)], capture_output=True, text=True,
+                            env=env, timeout=60)
+    check(second.returncode != 0 and "cannot listen" in second.stderr,
+          f"a busy port is refused: exit {second.returncode}, {second.stderr.strip()}")
 finally:
     server.send_signal(signal.SIGTERM)
     try:

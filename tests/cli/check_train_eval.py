@@ -71,5 +71,35 @@ bad = run("train", "--model", "standard", "--task", "text", "--data", text, "--s
 check(bad.returncode != 0 and f"{text}:2:13:" in bad.stderr, "non-UTF-8 text is named with line and column: " +
       bad.stderr.strip())
 
+# Every number a user gives is applied or refused by name, never replaced by the preset's.
+for flag, value in [("--lr", "-1"), ("--lr", "0"), ("--lr", "nan"), ("--steps", "0"), ("--steps", "-5"),
+                    ("--batch", "0"), ("--length", "0"), ("--n-train", "-5"), ("--seed", "-1")]:
+    bad = run("train", "--model", "standard", "--task", "parity", flag, value, "--dry-run",
+              "--out", os.path.join(work, "flags"), ok=False)
+    said = (bad.stderr.strip().splitlines() or ["(nothing)"])[0]
+    check(bad.returncode != 0 and flag in bad.stderr and value in bad.stderr, f"{flag} {value} is refused by name: {said}")
+applied = run("train", "--model", "standard", "--task", "parity", "--lr", "0.0007", "--steps", "3", "--dry-run",
+              "--out", os.path.join(work, "flags")).stdout
+check('"lr": 0.0007' in applied and '"steps": 3' in applied, "given --lr and --steps appear in the resolved config")
+bad = run("train", "--out", att, "--resume", "--length", "12", ok=False)
+check(bad.returncode != 0 and "--resume" in bad.stderr, "--resume refuses a task flag it would ignore: " +
+      bad.stderr.strip())
+
+# A run whose evaluation gave NaN (JSON null) still has its row in the table.
+nan_run = os.path.join(work, "nan_run")
+os.makedirs(nan_run)
+r = json.load(open(os.path.join(std, "eval.json")))
+r["loss"] = r["perplexity"] = r["bits_per_byte"] = None
+json.dump(r, open(os.path.join(nan_run, "eval.json"), "w"))
+table = run("compare", std, nan_run, ok=False)
+check(table.returncode == 0 and "nan" in table.stdout, "compare shows a NaN eval as nan: " + table.stderr.strip())
+
+# An endless "file" is refused up front instead of read until memory runs out.
+for task, extra in [("text", ["--seq-len", "16"]), ("sudoku", [])]:
+    bad = run("train", "--model", "standard", "--task", task, "--data", "/dev/zero", *extra, "--steps", "1",
+              "--out", os.path.join(work, "zero_" + task), ok=False)
+    check(bad.returncode != 0 and "/dev/zero" in bad.stderr and "not a regular file" in bad.stderr,
+          f"--data /dev/zero ({task}) is refused: " + bad.stderr.strip())
+
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

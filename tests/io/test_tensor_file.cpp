@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <tuple>
 
 using namespace eqt;
 
@@ -66,6 +67,63 @@ TEST(TensorFile, RejectsDamage) {
   write(tmp("header.eqtf"), header);
   expect_rejected(tmp("header.eqtf"), "corrupted header");
   expect_rejected(tmp("absent.eqtf"), "no such file");
+}
+
+// A file with this JSON header and 64 bytes of data (the float32 values 0 .. 15).
+std::string craft(const std::string& header) {
+  std::string b = "EQTF";
+  uint32_t version = io::kTensorFileVersion;
+  uint64_t hlen = header.size();
+  b.append(reinterpret_cast<const char*>(&version), 4);
+  b.append(reinterpret_cast<const char*>(&hlen), 8);
+  b += header;
+  b.append((b.size() + 63) / 64 * 64 - b.size(), '\0');
+  for (int i = 0; i < 16; ++i) {
+    float v = float(i);
+    b.append(reinterpret_cast<const char*>(&v), 4);
+  }
+  return b;
+}
+
+std::string entry(const std::string& name, const std::string& offset, const std::string& nbytes = "16",
+                  const std::string& shape = "[4]") {
+  return R"({"name": ")" + name + R"(", "dtype": "float32", "shape": )" + shape + R"(, "offset": )" + offset +
+         R"(, "nbytes": )" + nbytes + "}";
+}
+
+// Indexes a hostile or careless writer could produce: each was read from the wrong bytes,
+// accepted, or crashed eqt before 0.2.
+TEST(TensorFile, RejectsHostileIndexes) {
+  auto write = [](const std::string& p, const std::string& b) { std::ofstream(p, std::ios::binary) << b; };
+  auto index = [](const std::string& entries) { return R"({"meta": {}, "tensors": [)" + entries + "]}"; };
+  write(tmp("ok.eqtf"), craft(index(entry("a", "16"))));
+  auto ok = io::load_tensor_file(tmp("ok.eqtf"));
+  EXPECT_EQ(ok.at("a")[0].item<float>(), 4.0f) << "the crafted file itself reads right";
+
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"neg_offset", index(entry("a", "-1")), "offset -1; expected an integer >= 0"},
+      {"frac_offset", index(entry("a", "1.5")), "offset 1.5; expected an integer >= 0"},
+      {"wrap_offset", index(entry("a", "18446744073709551552")), "runs past the end"},
+      {"wrap_nbytes", index(entry("a", "0", "18446744073709551600")), "size does not match"},
+      {"neg_dim", index(entry("a", "0", "16", "[-4]")), "dimension -4"},
+      {"huge_dims", index(entry("a", "0", "16", "[4294967296, 4294967296, 16]")), "more elements than the file"},
+      {"duplicate", index(entry("a", "0") + ", " + entry("a", "16")), "'a' appears twice"},
+      {"no_name", index(R"({"dtype": "float32", "shape": [4], "offset": 0, "nbytes": 16})"), "lacks 'name'"},
+      {"deep", std::string(100000, '[') + std::string(100000, ']'), "nested deeper than"},
+  };
+  for (const auto& [name, header, words] : cases) {
+    write(tmp(name + ".eqtf"), craft(header));
+    expect_rejected(tmp(name + ".eqtf"), words);
+  }
+}
+
+TEST(TensorFile, AFlippedDataByteIsCaughtByItsChecksum) {
+  io::save_tensor_file(tmp("crc.eqtf"), sample());
+  std::ifstream in(tmp("crc.eqtf"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  bytes[bytes.size() - 150] ^= 0x10;  // inside tensor a (the data is the last 3 x 64 bytes)
+  std::ofstream(tmp("crc_flip.eqtf"), std::ios::binary) << bytes;
+  expect_rejected(tmp("crc_flip.eqtf"), "CRC-32");
 }
 
 }  // namespace

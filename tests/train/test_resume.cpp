@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 
 using namespace eqt;
 
@@ -81,6 +83,44 @@ TEST_P(Resume, LossesEqualAnUninterruptedRun) {
 
 INSTANTIATE_TEST_SUITE_P(Families, Resume, ::testing::Values("standard", "looped", "attractor", "eqt"));
 
+// A run killed after its last checkpoint has already logged the steps past it; the resumed
+// run logs them again. metrics.jsonl must end with one line per step, not both copies.
+TEST(ResumeMetrics, OneLinePerStepAfterAKill) {
+  auto task = small_parity();
+  auto o = opts();
+  o.log_every = 1;
+  const std::string d = dir("metrics");
+  torch::manual_seed(0);
+  auto m = models::make_model(small_model("standard"));
+  train::Trainer(m, task, o, d).run(2);  // checkpoint at step 2
+  const auto ckpt = d + "/checkpoint.eqt", saved = d + "/at_step_2.eqt";
+  std::filesystem::copy_file(ckpt, saved);
+  torch::manual_seed(0);
+  auto m2 = models::make_model(small_model("standard"));
+  train::Trainer killed(m2, task, o, d);
+  killed.resume(train::load_checkpoint(ckpt));
+  killed.run(5);  // steps 3..5 logged, then "killed": its checkpoint at 5 is lost
+  std::filesystem::rename(saved, ckpt);
+  { std::ofstream(d + "/metrics.jsonl", std::ios::app) << "{\"step\": 6, \"loss\": 0.6"; }  // a torn line
+  auto ck = train::load_checkpoint(ckpt);
+  auto m3 = models::make_model(ck.model->config());
+  train::Trainer resumed(m3, task, o, d);
+  resumed.resume(ck);
+  resumed.run();
+  std::ifstream in(d + "/metrics.jsonl");
+  std::map<int64_t, int> per_step;
+  std::string line;
+  int64_t lines = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);  // a torn line left behind would throw here
+    if (j.contains("loss")) ++per_step[j["step"].get<int64_t>()];
+    ++lines;
+  }
+  std::printf("  metrics.jsonl: %lld lines, %zu distinct training steps\n", (long long)lines, per_step.size());
+  ASSERT_EQ(per_step.size(), 6u);
+  for (const auto& [step, n] : per_step) EXPECT_EQ(n, 1) << "step " << step << " logged " << n << " times";
+}
+
 TEST(Checkpoint, DamagedFilesAreRejectedClearly) {
   auto task = small_parity();
   torch::manual_seed(0);
@@ -118,6 +158,22 @@ TEST(Checkpoint, DamagedFilesAreRejectedClearly) {
     if (name == "model.embed.table") t = torch::zeros({3, 3});
   io::save_tensor_file(d + "/shape.eqt", f);
   expect_error(d + "/shape.eqt", "model.embed.table");
+
+  // Metadata that lies: each is refused by name before a model is built from it.
+  const auto base = io::load_tensor_file(good);
+  auto with_meta = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    auto g = base;
+    edit(g.meta);
+    io::save_tensor_file(d + "/" + name + ".eqt", g);
+    return d + "/" + name + ".eqt";
+  };
+  expect_error(with_meta("wide", [](auto& m) { m["model"]["block"]["d_model"] = 4096; }), "describes at least");
+  expect_error(with_meta("mlp", [](auto& m) { m["model"]["block"]["mlp_mult"] = 1e6; }), "describes at least");
+  expect_error(with_meta("step", [](auto& m) { m["step"] = -1000; }), "meta.step = -1000");
+  expect_error(with_meta("notask", [](auto& m) { m.erase("task"); }), "has no task");
+  expect_error(with_meta("vocab", [](auto& m) { m["model"]["vocab"] = "many"; }), "bad model config");
+  expect_error(with_meta("init", [](auto& m) { m["model"]["block"]["init_std"] = -1; }), "block.init_std");
+  expect_error(with_meta("array", [](auto& m) { m = nlohmann::json::array(); }), "not an eqt checkpoint");
 }
 
 }  // namespace

@@ -146,4 +146,18 @@ TEST(Trainer, LearningRateScheduleClosedForm) {
   EXPECT_LT(worst, 1e-9);
 }
 
+// A loss past train.explode stops the run; the message may point at a checkpoint only
+// when one exists (before the first save there is none).
+TEST(Trainer, ExplodingLossNamesOnlyACheckpointThatExists) {
+  auto task = std::make_shared<RowsInOrder>();
+  auto o = opts();
+  o.explode = 1e-6;  // every loss is above it: stops at step 1
+  const auto d = dir("explode");
+  auto r = train::Trainer(tiny_standard(), task, o, d).run();
+  std::printf("  stopped: %s\n", r.stopped.c_str());
+  EXPECT_NE(r.stopped.find("at step 1"), std::string::npos) << r.stopped;
+  EXPECT_EQ(r.stopped.find("last good checkpoint"), std::string::npos) << r.stopped;
+  EXPECT_FALSE(std::filesystem::exists(d + "/checkpoint.eqt"));
+}
+
 }  // namespace

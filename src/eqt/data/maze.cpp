@@ -1,6 +1,8 @@
 // eqt/data/maze.cpp — see maze.h.
 #include "eqt/data/maze.h"
 
+#include "eqt/io/input_file.h"
+
 #include <algorithm>
 #include <deque>
 #include <fstream>
@@ -169,8 +171,7 @@ std::string to_text(const Maze& m, bool with_solution) {
 }
 
 std::vector<Maze> load_maze(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot open maze file '" + path + "'");
+  auto in = io::open_input_file(path, "maze file");
   std::vector<Maze> out;
   std::vector<std::string> rows;
   int64_t line_no = 0, block_start = 0;

@@ -1,6 +1,8 @@
 // eqt/data/sudoku.cpp — see sudoku.h.
 #include "eqt/data/sudoku.h"
 
+#include "eqt/io/input_file.h"
+
 #include <algorithm>
 #include <fstream>
 #include <numeric>
@@ -119,8 +121,7 @@ std::string to_string(const Grid& g) {
 }
 
 std::vector<SudokuPuzzle> load_sudoku(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot read sudoku file '" + path + "'");
+  auto in = io::open_input_file(path, "sudoku file");
   std::vector<SudokuPuzzle> out;
   std::string line;
   for (int ln = 1; std::getline(in, line); ++ln) {

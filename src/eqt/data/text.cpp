@@ -1,6 +1,8 @@
 // eqt/data/text.cpp — see text.h.
 #include "eqt/data/text.h"
 
+#include "eqt/io/input_file.h"
+
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -57,8 +59,7 @@ std::string default_corpus() {
 namespace {
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument("text task: cannot open --data '" + path + "'");
+  auto in = io::open_input_file(path, "text task: --data");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -1,6 +1,7 @@
 // eqt/dist/communicator.cpp — see communicator.h.
 #include "eqt/dist/communicator.h"
 
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
 #ifdef EQT_HAVE_GLOO
@@ -58,7 +59,12 @@ std::shared_ptr<Communicator> Communicator::connect(const DistEnv& env, const to
   so.waitWorkers = !env.agent_store;
   so.timeout = timeout;
   try {
-    c->store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    if (!env.store_file.empty()) {  // one host: a file, nothing listening on the network
+      c->store_ = c10::make_intrusive<c10d::FileStore>(env.store_file, env.world);
+      c->store_->setTimeout(timeout);
+    } else {
+      c->store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    }
   } catch (const std::exception& e) {
     throw CollectiveError(fmt::format(
         "rank {}: no rendezvous with the other {} rank(s) at {}:{} within {} s ({}); check that every rank "

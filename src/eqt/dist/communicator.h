@@ -1,5 +1,6 @@
 // eqt/dist/communicator.h — the process group of a data-parallel run: LibTorch's c10d
-// (TCPStore rendezvous; ProcessGroupGloo for CPU tensors, ProcessGroupNCCL for CUDA ones when
+// (TCPStore rendezvous, or a FileStore when eqt's one-host launcher gives EQT_STORE_FILE, so
+// nothing listens on the network; ProcessGroupGloo for CPU tensors, ProcessGroupNCCL for CUDA ones when
 // eqt is built against a CUDA LibTorch), behind the few collectives training needs.
 //
 // Failure handling is the point of the wrapper: every collective has a deadline (the

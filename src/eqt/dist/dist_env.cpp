@@ -37,6 +37,7 @@ DistEnv DistEnv::from_environment() {
   if (const char* v = get("MASTER_ADDR")) e.master_addr = v;
   if (const char* v = get("MASTER_PORT")) e.master_port = uint16_t(integer("MASTER_PORT", v, 1, 65535));
   if (const char* v = get("TORCHELASTIC_USE_AGENT_STORE")) e.agent_store = std::string(v) == "True";
+  if (const char* v = get("EQT_STORE_FILE")) e.store_file = v;
   if (e.world > 1 && !get("MASTER_ADDR"))
     throw std::invalid_argument("WORLD_SIZE=" + std::string(world) +
                                 " needs MASTER_ADDR (the host of rank 0) and MASTER_PORT");

@@ -22,6 +22,7 @@ struct DistEnv {
   std::string master_addr = "127.0.0.1";
   uint16_t master_port = 29500;
   bool agent_store = false;  // true: rank 0 joins an existing store instead of hosting it
+  std::string store_file;    // EQT_STORE_FILE (eqt train --nproc on one host): a FileStore, no TCP store
 
   bool distributed() const { return world > 1; }
   // From the environment; with none of the variables set, a single process (world 1).

@@ -114,7 +114,7 @@ LaunchResult launch_workers(const std::string& program, const std::vector<std::s
   // Everything the children need is built before fork: after it, only exec.
   std::vector<std::vector<std::string>> envs(o.nproc);
   const char* ours[] = {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=", "MASTER_PORT=",
-                        "EQT_LAUNCHED="};
+                        "EQT_LAUNCHED=", "EQT_STORE_FILE="};
   for (int r = 0; r < o.nproc; ++r) {
     for (char** e = environ; *e; ++e)
       if (std::none_of(std::begin(ours), std::end(ours), [&](const char* p) { return std::strncmp(*e, p, std::strlen(p)) == 0; }))
@@ -123,6 +123,7 @@ LaunchResult launch_workers(const std::string& program, const std::vector<std::s
                     fmt::format("LOCAL_WORLD_SIZE={}", o.nproc), "MASTER_ADDR=" + o.master_addr,
                     fmt::format("MASTER_PORT={}", port), std::string("EQT_LAUNCHED=1")})
       envs[r].push_back(kv);
+    if (!o.store_file.empty()) envs[r].push_back("EQT_STORE_FILE=" + o.store_file);
   }
   auto ptrs = [](std::vector<std::string>& v) {
     std::vector<char*> p;

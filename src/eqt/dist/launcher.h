@@ -19,6 +19,9 @@ struct LaunchOptions {
   std::string master_addr = "127.0.0.1";
   uint16_t master_port = 0;  // 0: a free port
   double grace_s = 10;       // between SIGTERM and SIGKILL for the surviving workers
+  // Non-empty: the workers rendezvous through this file (c10d's FileStore, EQT_STORE_FILE)
+  // instead of a TCP store that rank 0 would host on every interface of the machine.
+  std::string store_file;
 };
 
 struct LaunchResult {
@@ -27,8 +30,8 @@ struct LaunchResult {
 };
 
 // Runs `program` (e.g. "/proc/self/exe") with argv (argv[0] as shown by ps); the environment
-// is inherited, plus RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
-// and EQT_LAUNCHED=1.
+// is inherited, plus RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT,
+// EQT_LAUNCHED=1 and, with a store_file, EQT_STORE_FILE.
 LaunchResult launch_workers(const std::string& program, const std::vector<std::string>& argv,
                             const LaunchOptions& o);
 

@@ -1,9 +1,16 @@
 // eqt/io/tensor_file.cpp — see tensor_file.h.
 #include "eqt/io/tensor_file.h"
 
+#include "eqt/io/atomic_write.h"
+#include "eqt/io/json_text.h"
+
+#include <zlib.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 namespace eqt::io {
@@ -23,6 +30,18 @@ std::string dtype_name(torch::ScalarType t) {
   for (const auto& [n, s] : dtypes())
     if (s == t) return n;
   throw std::runtime_error(std::string("tensor file: unsupported dtype ") + c10::toString(t));
+}
+
+uint64_t crc32_of(const void* data, uint64_t nbytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  while (nbytes > 0) {  // zlib takes uInt lengths
+    const uInt n = uInt(std::min<uint64_t>(nbytes, 1u << 30));
+    crc = crc32(crc, p, n);
+    p += n;
+    nbytes -= n;
+  }
+  return uint64_t(crc);
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
@@ -45,15 +64,12 @@ void save_tensor_file(const std::string& path, const TensorFile& file) {
     auto c = t.detach().to(torch::kCPU).contiguous();
     uint64_t nbytes = c.numel() * c.element_size();
     index.push_back({{"name", name}, {"dtype", dtype_name(c.scalar_type())}, {"shape", c.sizes().vec()},
-                     {"offset", offset}, {"nbytes", nbytes}});
+                     {"offset", offset}, {"nbytes", nbytes}, {"crc32", crc32_of(c.data_ptr(), nbytes)}});
     data.push_back(c);
     offset += (nbytes + 63) / 64 * 64;
   }
   const std::string header = nlohmann::json{{"meta", file.meta}, {"tensors", index}}.dump();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
+  write_atomically(path, [&](std::ostream& out) {
     uint32_t version = kTensorFileVersion;
     uint64_t hlen = header.size();
     out.write(kMagic, 4);
@@ -69,13 +85,7 @@ void save_tensor_file(const std::string& path, const TensorFile& file) {
       std::string tail((nbytes + 63) / 64 * 64 - nbytes, '\0');
       out.write(tail.data(), tail.size());
     }
-    out.flush();
-    if (!out) throw std::runtime_error("short write to '" + tmp + "' (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
-  }
+  });
 }
 
 TensorFile load_tensor_file(const std::string& path) {
@@ -98,39 +108,60 @@ TensorFile load_tensor_file(const std::string& path) {
   in.read(header.data(), hlen);
   nlohmann::json h;
   try {
-    h = nlohmann::json::parse(header);
+    h = parse_json(header, "header");
   } catch (const std::exception& e) {
-    fail(path, std::string("corrupted header: ") + e.what());
+    fail(path, std::string("corrupted ") + e.what());
   }
   if (!h.contains("tensors") || !h["tensors"].is_array()) fail(path, "header lacks a tensor index");
   const uint64_t base = (16 + hlen + 63) / 64 * 64;
+  if (base > size) fail(path, "truncated after the header");
   TensorFile file;
   file.meta = h.value("meta", nlohmann::json::object());
+  std::set<std::string> seen;
   for (const auto& t : h["tensors"]) {
-    try {
-      auto name = t.at("name").get<std::string>();
-      auto dname = t.at("dtype").get<std::string>();
-      auto shape = t.at("shape").get<std::vector<int64_t>>();
-      auto offset = t.at("offset").get<uint64_t>(), nbytes = t.at("nbytes").get<uint64_t>();
-      torch::ScalarType st = torch::kFloat32;
-      bool known = false;
-      for (const auto& [n, s] : dtypes())
-        if (n == dname) st = s, known = true;
-      if (!known) fail(path, "tensor '" + name + "' has unknown dtype '" + dname + "'");
-      int64_t numel = 1;
-      for (auto d : shape) {
-        if (d < 0) fail(path, "tensor '" + name + "' has a negative dimension");
-        numel *= d;
-      }
-      if (uint64_t(numel) * c10::elementSize(st) != nbytes) fail(path, "tensor '" + name + "' size does not match its shape");
-      if (base + offset + nbytes > size) fail(path, "truncated: tensor '" + name + "' runs past the end of the file");
-      auto tensor = torch::empty(shape, torch::TensorOptions().dtype(st));
-      in.seekg(base + offset);
-      if (!in.read(static_cast<char*>(tensor.data_ptr()), nbytes)) fail(path, "cannot read tensor '" + name + "'");
-      file.tensors.emplace_back(name, tensor);
-    } catch (const nlohmann::json::exception& e) {
-      fail(path, std::string("corrupted tensor index: ") + e.what());
+    // Every field is checked for its JSON type before use: a -1 or 1.5 converted to an
+    // unsigned offset would point at the wrong bytes, and a claimed size is checked against
+    // the file before anything of that size is allocated.
+    auto field = [&](const char* key) -> const nlohmann::json& {
+      if (!t.is_object() || !t.contains(key)) fail(path, "corrupted tensor index: an entry lacks '" + std::string(key) + "'");
+      return t[key];
+    };
+    if (!field("name").is_string()) fail(path, "corrupted tensor index: a name is not a string");
+    const auto name = field("name").get<std::string>();
+    if (!seen.insert(name).second) fail(path, "tensor '" + name + "' appears twice");
+    auto count = [&](const char* key) -> uint64_t {
+      const auto& v = field(key);
+      if (!v.is_number_unsigned()) fail(path, "tensor '" + name + "' has " + key + " " + v.dump() + "; expected an integer >= 0");
+      return v.get<uint64_t>();
+    };
+    const uint64_t offset = count("offset"), nbytes = count("nbytes");
+    const auto dname = field("dtype").is_string() ? field("dtype").get<std::string>() : field("dtype").dump();
+    torch::ScalarType st = torch::kFloat32;
+    bool known = false;
+    for (const auto& [n, s] : dtypes())
+      if (n == dname) st = s, known = true;
+    if (!known) fail(path, "tensor '" + name + "' has unknown dtype '" + dname + "'");
+    if (!field("shape").is_array()) fail(path, "tensor '" + name + "' has no shape array");
+    std::vector<int64_t> shape;
+    uint64_t numel = 1;
+    for (const auto& d : field("shape")) {
+      if (!d.is_number_unsigned()) fail(path, "tensor '" + name + "' has dimension " + d.dump() + "; expected an integer >= 0");
+      const uint64_t n = d.get<uint64_t>();
+      if (n != 0 && numel > (size / n + 1)) fail(path, "tensor '" + name + "' claims more elements than the file holds");
+      numel *= n;
+      shape.push_back(int64_t(n));
     }
+    if (numel * c10::elementSize(st) != nbytes) fail(path, "tensor '" + name + "' size does not match its shape");
+    if (offset > size - base || nbytes > size - base - offset)  // no overflow: base <= size checked above
+      fail(path, "truncated: tensor '" + name + "' runs past the end of the file");
+    auto tensor = torch::empty(shape, torch::TensorOptions().dtype(st));
+    in.seekg(std::streamoff(base + offset));
+    if (!in.read(static_cast<char*>(tensor.data_ptr()), std::streamsize(nbytes))) fail(path, "cannot read tensor '" + name + "'");
+    if (t.contains("crc32")) {  // files before 0.2 have none
+      if (!t["crc32"].is_number_unsigned() || t["crc32"].get<uint64_t>() != crc32_of(tensor.data_ptr(), nbytes))
+        fail(path, "tensor '" + name + "' is damaged (its CRC-32 does not match its bytes)");
+    }
+    file.tensors.emplace_back(name, tensor);
   }
   return file;
 }

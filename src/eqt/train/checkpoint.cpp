@@ -2,6 +2,9 @@
 #include "eqt/train/checkpoint.h"
 
 #include "eqt/io/tensor_file.h"
+#include "eqt/models/family.h"
+
+#include <cmath>
 
 #include <sstream>
 #include <stdexcept>
@@ -9,6 +12,23 @@
 
 namespace eqt::train {
 namespace {
+
+// A lower bound on the parameters of a config, from its fields alone: the tied embedding
+// and the blocks every model of its family has (4 C^2 attention + the MLP each). A loader
+// compares it with what the file holds before building the model, so a small file whose
+// metadata claims d_model 4096 or mlp_mult 1e6 is refused instead of allocating gigabytes.
+double min_params(const models::ModelConfig& c) {
+  int64_t blocks = 0;
+  switch (models::find_family(c.family).kind) {
+    case models::FamilyKind::Standard: blocks = c.n_layers; break;
+    case models::FamilyKind::Looped: blocks = c.prelude + c.core + c.coda; break;
+    case models::FamilyKind::DEQ: blocks = c.deq_layers; break;
+    case models::FamilyKind::Attractor: blocks = c.n_layers + c.head_layers; break;
+    case models::FamilyKind::EqT: blocks = c.n_layers; break;
+  }
+  const double C = double(c.d_model), H = std::floor(c.mlp_mult * C);
+  return double(c.vocab) * C + double(blocks) * (4 * C * C + (c.mlp == "swiglu" ? 3 : 2) * H * C);
+}
 
 // The optimizer's state map is keyed by the parameter's TensorImpl: as a string in
 // LibTorch 1.13, as void* in later versions. Derive the key from the map's own type.
@@ -71,12 +91,33 @@ Checkpoint load_checkpoint(const std::string& path) {
   auto fail = [&](const std::string& what) -> std::runtime_error {
     return std::runtime_error("checkpoint '" + path + "': " + what);
   };
-  if (f.meta.value("format", "") != "eqt-checkpoint") throw fail("not an eqt checkpoint (no format tag)");
-  if (!f.meta.contains("model")) throw fail("has no model config");
-  Checkpoint ck;
-  ck.meta = f.meta;
+  const auto& meta = f.meta;
+  if (!meta.is_object() || !meta.contains("format") || meta["format"] != "eqt-checkpoint")
+    throw fail("not an eqt checkpoint (no format tag)");
+  if (!meta.contains("model") || !meta["model"].is_object()) throw fail("has no model config (meta.model object)");
+  if (!meta.contains("task") || !meta["task"].is_object() || !meta["task"].contains("name") ||
+      !meta["task"]["name"].is_string())
+    throw fail("has no task (meta.task object with a name)");
+  if (meta.contains("step") && !(meta["step"].is_number_unsigned()))
+    throw fail("meta.step = " + meta["step"].dump() + "; expected an integer >= 0");
+  if (meta.contains("train") && !meta["train"].is_object()) throw fail("meta.train is not an object");
+  if (meta.contains("optim_steps") && !meta["optim_steps"].is_array()) throw fail("meta.optim_steps is not an array");
+  models::ModelConfig cfg;
   try {
-    ck.model = models::make_model(models::ModelConfig::from_saved_json(f.meta["model"]));
+    cfg = models::ModelConfig::from_saved_json(meta["model"]);
+  } catch (const std::exception& e) {
+    throw fail(std::string("bad model config: ") + e.what());
+  }
+  double held = 0;  // model.* elements in the file
+  for (const auto& [name, t] : f.tensors)
+    if (name.rfind("model.", 0) == 0) held += double(t.numel());
+  if (min_params(cfg) > held)
+    throw fail("its model config describes at least " + std::to_string(int64_t(min_params(cfg))) +
+               " parameters, the file holds " + std::to_string(int64_t(held)) + " (damaged metadata?)");
+  Checkpoint ck;
+  ck.meta = meta;
+  try {
+    ck.model = models::make_model(cfg);
   } catch (const std::exception& e) {
     throw fail(std::string("bad model config: ") + e.what());
   }
@@ -100,7 +141,12 @@ Checkpoint load_checkpoint(const std::string& path) {
       ck.ema.push_back(it->second);
     }
   if (f.meta.contains("optim_steps")) {
+    for (const auto& s : f.meta["optim_steps"])
+      if (!s.is_number_unsigned()) throw fail("meta.optim_steps holds " + s.dump() + "; expected integers >= 0");
     ck.optim_steps = f.meta["optim_steps"].get<std::vector<int64_t>>();
+    if (ck.optim_steps.size() != ck.model->parameters().size())
+      throw fail("meta.optim_steps has " + std::to_string(ck.optim_steps.size()) + " entries for " +
+                 std::to_string(ck.model->parameters().size()) + " parameters");
     for (size_t i = 0; i < ck.optim_steps.size(); ++i) {
       auto a = by_name.find("optim." + std::to_string(i) + ".exp_avg");
       auto b = by_name.find("optim." + std::to_string(i) + ".exp_avg_sq");

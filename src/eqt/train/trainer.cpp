@@ -5,6 +5,7 @@
 #include "eqt/models/family.h"
 #include "eqt/train/collapse_watch.h"
 #include "eqt/train/evaluate.h"
+#include "eqt/train/metrics_file.h"
 
 #include <fmt/format.h>
 
@@ -149,7 +150,13 @@ TrainResult Trainer::run(int64_t until) {
   TrainResult res;
   const int64_t last = until < 0 ? o_.steps : std::min(until, o_.steps);
   std::ofstream metrics;
-  if (main_rank()) metrics.open(out_dir_ + "/metrics.jsonl", std::ios::app);
+  if (main_rank()) {
+    const auto path = out_dir_ + "/metrics.jsonl";
+    // Lines past the step we (re)start from were written by a run killed after its last
+    // checkpoint; they are written again below.
+    trim_metrics_after(path, step_);
+    metrics.open(path, std::ios::app);
+  }
   const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world() : 1;
   auto old_handler = std::signal(SIGINT, on_sigint);
   g_interrupted = false;
@@ -210,8 +217,11 @@ TrainResult Trainer::run(int64_t until) {
       interrupted = maxes[1].item<double>() > 0;
     }
     if (!std::isfinite(loss_sum) || loss_sum > o_.explode) {
-      res.stopped = fmt::format("loss {} at step {} (limit {}); the last good checkpoint is {}", loss_sum, step_ + 1,
-                                o_.explode, checkpoint_path());
+      const bool saved = std::filesystem::exists(checkpoint_path());
+      res.stopped = fmt::format("loss {} at step {} (limit {}); {}", loss_sum, step_ + 1, o_.explode,
+                                saved ? "the last good checkpoint is " + checkpoint_path()
+                                      : std::string("no checkpoint was written before it (lower --lr, or set "
+                                                    "train.ckpt_every to keep one)"));
       break;
     }
     double gnorm = o_.clip > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip)
