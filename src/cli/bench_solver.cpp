@@ -117,6 +117,7 @@ void register_bench(CLI::App& app, int& /*exit_code*/) {
   });
   register_bench_generate(*bench);
   register_bench_train(*bench);
+  register_bench_serve(*bench);
 }
 
 }  // namespace eqt::cli

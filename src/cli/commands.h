@@ -25,5 +25,6 @@ void register_serve(CLI::App& app, int& exit_code);
 // `bench generate`, added to the `bench` subcommand that register_bench creates.
 void register_bench_generate(CLI::App& bench);
 void register_bench_train(CLI::App& bench);
+void register_bench_serve(CLI::App& bench);
 
 }  // namespace eqt::cli

@@ -9,7 +9,9 @@
 //                       else measured here on a few held-out batches.
 // What it is not: an analysis tool; each plot is a view of data the run already has.
 #include "cli/commands.h"
+#include "cli/json_file.h"
 
+#include "eqt/io/json_text.h"
 #include "eqt/io/svg_plot.h"
 #include "eqt/io/text_file.h"
 #include "eqt/models/family.h"
@@ -38,11 +40,7 @@ std::vector<nlohmann::json> read_metrics(const std::string& path) {
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.empty()) continue;
-    try {
-      out.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::exception& e) {
-      throw std::invalid_argument(path + ":" + std::to_string(n) + ": not a JSON line (" + e.what() + ")");
-    }
+    out.push_back(io::parse_json(line, path + ":" + std::to_string(n)));
   }
   return out;
 }
@@ -111,8 +109,10 @@ void run_plot(const PlotArgs& a) {
   nlohmann::json by;
   const std::string cached = dir + "/eval_by_solver_steps.json";
   if (std::filesystem::exists(cached)) {
-    std::ifstream in(cached);
-    by = nlohmann::json::parse(in).at("by_solver_steps");
+    const auto sweep = read_json_file(cached);
+    if (!sweep.contains("by_solver_steps") || !sweep["by_solver_steps"].is_array())
+      throw std::invalid_argument("'" + cached + "' has no by_solver_steps array (delete it to measure again)");
+    by = sweep["by_solver_steps"];
   } else {
     std::printf("measuring the internalisation curve on %lld held-out batches of %lld (caps", (long long)a.max_batches,
                 (long long)a.batch);

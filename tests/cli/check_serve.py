@@ -48,15 +48,17 @@ except (IndexError, ValueError):
 base = f"http://127.0.0.1:{port}"
 
 
-def request(path, body=None, raw=None):
-    """-> (status, parsed JSON or raw text)"""
+def request(path, body=None, raw=None, timeout=60):
+    """-> (status, parsed JSON or raw text); status None when no answer came within timeout"""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             status, text = resp.status, resp.read().decode()
     except urllib.error.HTTPError as e:
         status, text = e.code, e.read().decode()
+    except (TimeoutError, urllib.error.URLError) as e:
+        return None, str(e)
     try:
         return status, json.loads(text)
     except json.JSONDecodeError:
@@ -150,8 +152,8 @@ try:
     waits = []
     for _ in range(5):
         t0 = time.time()
-        st, _ = request("/health")
-        waits.append(time.time() - t0)
+        st, _ = request("/health", timeout=5)
+        waits.append(time.time() - t0 if st == 200 else float("inf"))
         time.sleep(1.0)
     stop_slow.set()
     for t in slow: t.join()
@@ -175,10 +177,16 @@ try:
     check(st == 200, "still up after the oversized chunked body")
 
     # A second server on the same port refuses to start instead of sharing it.
-    second = subprocess.run([eqt, "serve", "--run", run_dir, "--port", str(port)], capture_output=True, text=True,
-                            env=env, timeout=60)
-    check(second.returncode != 0 and "cannot listen" in second.stderr,
-          f"a busy port is refused: exit {second.returncode}, {second.stderr.strip()}")
+    second = subprocess.Popen([eqt, "serve", "--run", run_dir, "--port", str(port)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _, said = second.communicate(timeout=30)
+    except subprocess.TimeoutExpired:  # it started: the port is shared between two servers
+        second.kill()
+        _, said = second.communicate()
+        said = "still running after 30 s " + said
+    check(second.returncode not in (0, None) and "cannot listen" in said,
+          f"a busy port is refused: exit {second.returncode}, {said.strip()}")
 finally:
     server.send_signal(signal.SIGTERM)
     try:
@@ -204,6 +212,20 @@ r = subprocess.run([eqt, "generate", "--run", run_dir, "--prompt", "In the", "--
                     "--solver-steps", "0", "--stats"], capture_output=True, env=env)
 r.stderr = r.stderr.decode(errors="replace")  # the raw bytes of an undertrained proposal need not be UTF-8
 check(r.returncode == 0 and "mean steps 0.00" in r.stderr, "--solver-steps 0 decodes the proposal (0 steps)")
+
+# eqt bench serve: one JSON object, a row per concurrency level, ratios to the first.
+r = subprocess.run([eqt, "bench", "serve", "--run", run_dir, "--clients", "1,2", "--requests", "4", "--max-tokens", "4",
+                    "--json"], capture_output=True, text=True, env=env, timeout=300)
+try:
+    b = json.loads(r.stdout)
+    rows = b["results"]
+    keys = {"clients", "requests", "requests_per_s", "tokens_per_s", "p50_ms", "p99_ms", "ratio_to_first"}
+    ok = [row["clients"] for row in rows] == [1, 2] and all(keys <= set(row) for row in rows) and \
+        abs(rows[1]["ratio_to_first"] - rows[1]["requests_per_s"] / rows[0]["requests_per_s"]) < 1e-9 and \
+        all(row["p99_ms"] >= row["p50_ms"] > 0 for row in rows)
+except (json.JSONDecodeError, KeyError, IndexError, ZeroDivisionError) as e:
+    ok, rows = False, f"{e}: {r.stdout[:200]} {r.stderr[-300:]}"
+check(r.returncode == 0 and ok, f"bench serve --json: {rows}")
 
 if failures:
     raise SystemExit(f"FAIL: {len(failures)} check(s): {failures}")
