@@ -94,6 +94,19 @@ json.dump(r, open(os.path.join(nan_run, "eval.json"), "w"))
 table = run("compare", std, nan_run, ok=False)
 check(table.returncode == 0 and "nan" in table.stdout, "compare shows a NaN eval as nan: " + table.stderr.strip())
 
+# Config files that are wrong in content or shape get a named error, never a crash or an
+# "internal error" with a backtrace.
+for name, text, want in [("init", '{"model": {"block": {"init_std": -1}}}', "block.init_std"),
+                         ("mlp", '{"model": {"block": {"mlp_mult": 0}}}', "block.mlp_mult"),
+                         ("deep", "[" * 50000 + "]" * 50000, "nested deeper than")]:
+    path = os.path.join(work, f"bad_{name}.json")
+    open(path, "w").write(text)
+    bad = run("train", "--model", "standard", "--task", "parity", "--config", path, "--dry-run",
+              "--out", os.path.join(work, "cfg"), ok=False)
+    said = (bad.stderr.strip().splitlines() or ["(nothing)"])[0]
+    check(bad.returncode == 2 and want in bad.stderr and "internal error" not in bad.stderr,
+          f"config {name}: exit {bad.returncode}, {said[:160]}")
+
 # An endless "file" is refused up front instead of read until memory runs out.
 for task, extra in [("text", ["--seq-len", "16"]), ("sudoku", [])]:
     bad = run("train", "--model", "standard", "--task", task, "--data", "/dev/zero", *extra, "--steps", "1",
