@@ -6,7 +6,7 @@
 // (RefineLimits: tol, caps, exact steps) apply to that call only and change no state.
 // train() / eval() select the train_* or eval_* solver settings.
 // forward_cached(tokens, cache) is incremental inference: the new positions only, against
-// the cached prefix (decode_cache.h). A family writes one compute(tokens, cache) for both,
+// the cached prefix (decode_cache.h). A family writes one compute(tokens, cache, cfg) for both,
 // so whole-sequence and incremental decoding cannot drift apart in anything but the cache.
 // What it is not: a trainer; the loss is CE(logits) + aux_loss, computed by the caller.
 #pragma once
