@@ -170,15 +170,23 @@ void run_serve(const ServeArgs& a) {
   http.set_payload_max_length(a.max_body);  // larger bodies with a Content-Length: 413 before reading
   http.Get("/health", [&](const httplib::Request&, httplib::Response& res) { server.health(res); });
   http.Post("/v1/completions",
-            [&](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& read) {
-              // Chunked bodies have no length up front: count them as they arrive.
+            [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+              // A declared Content-Length over the limit is refused unread (the library skips
+              // it and never calls the receiver); chunked bodies have no length up front, so
+              // they are counted as they arrive.
               std::string body;
               bool too_large = false;
-              read([&](const char* data, size_t n) {
+              const bool whole = read([&](const char* data, size_t n) {
                 too_large = body.size() + n > a.max_body;
                 if (!too_large) body.append(data, n);
                 return !too_large;
               });
+              const std::string declared = req.get_header_value("Content-Length");
+              if (!declared.empty() && declared.find_first_not_of("0123456789") == std::string::npos &&
+                  (declared.size() > 18 || std::stoull(declared) > a.max_body))
+                too_large = true;
+              if (!whole && !too_large)
+                return send_json(res, 400, ApiError{400, "the request body could not be read in full", ""}.body());
               if (too_large) {
                 res.set_header("Connection", "close");
                 return send_json(res, 413,

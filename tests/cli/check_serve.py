@@ -159,6 +159,10 @@ try:
     for t in slow: t.join()
     check(max(waits) < 1.5, f"/health answers beside 30 slow clients: worst {max(waits):.2f} s")
 
+    # Bodies over --max-body (1 MiB by default) are refused: with a Content-Length before
+    # they are read, chunked ones as soon as they pass it (never buffered whole).
+    st, e = request("/v1/completions", raw=b'{"prompt": "' + b"a" * (2 << 20) + b'"}')
+    check(st == 413 and "max-body" in str(e), f"a 2 MiB body with a Content-Length: {st} {str(e)[:120]}")
     # A chunked body over --max-body (1 MiB by default) is refused, not buffered.
     import http.client
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
