@@ -2,7 +2,8 @@
 // under 1, 4, 16 concurrent clients, measured over loopback HTTP against a real server
 // (this binary's `serve`, started as a child process on a free port and stopped at the end).
 // Every request is the same greedy completion, so the figures compare concurrency levels,
-// not prompts; ratio_to_1 is requests/s divided by the one-client requests/s of this run.
+// not prompts; ratio_to_first is requests/s divided by the first level's (1 client by default)
+// requests/s in this run.
 // What it is not: a load generator for remote servers, or a latency SLO tool.
 #include "cli/commands.h"
 #include "cli/json_file.h"
@@ -135,17 +136,17 @@ nlohmann::json run_bench(const BenchServeArgs& a) {
     for (auto& t : ts) t.join();
     if (!error.empty()) throw std::runtime_error(error);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double rps = double(total) / secs;
+    const double rps = double(total) / secs, p50 = percentile(lat_ms, 0.5), p99 = percentile(lat_ms, 0.99);
     if (rows.empty()) base = rps;
     rows.push_back({{"clients", c},
                     {"requests", total},
                     {"requests_per_s", rps},
                     {"tokens_per_s", rps * double(a.max_tokens)},
-                    {"p50_ms", percentile(lat_ms, 0.5)},
-                    {"p99_ms", percentile(lat_ms, 0.99)},
+                    {"p50_ms", p50},
+                    {"p99_ms", p99},
                     {"ratio_to_first", base > 0 ? rps / base : 0.0}});
     std::fprintf(stderr, "bench serve: %3lld clients  %7.2f requests/s  p50 %8.1f ms  p99 %8.1f ms\n", (long long)c,
-                 rps, percentile(lat_ms, 0.5), percentile(lat_ms, 0.99));
+                 rps, p50, p99);
   }
   return {{"run", a.run}, {"max_tokens", a.max_tokens}, {"results", rows}};
 }

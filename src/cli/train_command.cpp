@@ -67,6 +67,14 @@ struct TaskArgs {
     if (!data.empty()) o["data"] = data;
     if (no_augment) o["augment"] = false;
   }
+  // The flag that sets a task option apply() writes (for messages): seed <- --data-seed,
+  // augment <- --no-augment, n_train <- --n-train, ...
+  static std::string flag_of(std::string key) {
+    if (key == "seed") return "--data-seed";
+    if (key == "augment") return "--no-augment";
+    std::replace(key.begin(), key.end(), '_', '-');
+    return "--" + key;
+  }
 };
 
 // Data-parallel flags: how many local workers, and how the ranks talk (dist/).
@@ -129,12 +137,9 @@ Prepared prepare(const TrainArgs& a, bool talk) {
     if (!a.config.empty()) refuse("--config", a.config, "stored config");
     nlohmann::json given = nlohmann::json::object();
     a.task_args.apply(given);
-    for (const auto& [key, v] : given.items()) {
-      std::string flag = key == "seed" ? "data-seed" : key == "augment" ? "no-augment" : key;
-      std::replace(flag.begin(), flag.end(), '_', '-');
+    for (const auto& [key, v] : given.items())
       if (!t.contains(key) || t[key] != v)
-        refuse("--" + flag, v.dump(), "stored " + key + " " + (t.contains(key) ? t[key].dump() : "(the default)"));
-    }
+        refuse(TaskArgs::flag_of(key), v.dump(), "stored " + key + " " + (t.contains(key) ? t[key].dump() : "(the default)"));
     const auto stored_train = ck->meta.value("train", nlohmann::json::object());
     if (a.seed && stored_train.value("seed", int64_t(-1)) != *a.seed)
       refuse("--seed", std::to_string(*a.seed), "seed " + stored_train.value("seed", nlohmann::json()).dump());

@@ -74,7 +74,7 @@ EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int
   return ctx;
 }
 
-torch::Tensor EnergyImpl::reverse_attention(const torch::Tensor& h, const EnergyContext& ctx) {
+torch::Tensor EnergyImpl::reverse_attention(const torch::Tensor& h, const EnergyContext& ctx, ReverseWindow* keep) {
   const int64_t C = h.size(2), W = cfg_.eqt_rev_window;
   const auto& E = io_->table();                                                        // (V, C)
   auto logits = torch::matmul(rev_in_(h), E.t()).unsqueeze(2) + ctx.pos_logits;        // (B, T, W, V)
@@ -91,6 +91,7 @@ torch::Tensor EnergyImpl::reverse_attention(const torch::Tensor& h, const Energy
     auto den = (-m).exp() + w.cumsum(2);                                           // (B, T, W-1)
     auto o = num / den.unsqueeze(-1);                                              // targets 1 .. W-1
     logits = logits + torch::cat({torch::zeros_like(o.narrow(2, 0, 1)), o}, 2);   // target 0: no source
+    if (keep) *keep = {w, den, o};
   }
   return torch::log_softmax(logits, -1);
 }

@@ -61,8 +61,14 @@ class EnergyImpl : public torch::nn::Module {
   bool has_closed_form() const { return cfg_.eqt_reverse == "attention"; }
 
  private:
-  // Log-probabilities (B, T, W, V) of target j at position t.
-  torch::Tensor reverse_attention(const torch::Tensor& h, const EnergyContext& ctx);
+  // The window attention's pieces that its closed-form adjoint reuses (W > 1).
+  struct ReverseWindow {
+    torch::Tensor w;    // (B, T, W-1) exp(score - m) per source
+    torch::Tensor den;  // (B, T, W-1) exp(-m) + prefix sums of w
+    torch::Tensor o;    // (B, T, W-1, V) the read-outs of targets 1 .. W-1
+  };
+  // Log-probabilities (B, T, W, V) of target j at position t; keep: the window's pieces.
+  torch::Tensor reverse_attention(const torch::Tensor& h, const EnergyContext& ctx, ReverseWindow* keep = nullptr);
   torch::Tensor reverse_block(const torch::Tensor& h, const EnergyContext& ctx);
   // The terms' value (B, T) and gradient (B, T, C), each times its lambda (energy_grad.cpp).
   std::pair<torch::Tensor, torch::Tensor> reverse_value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);

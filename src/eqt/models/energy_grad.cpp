@@ -41,20 +41,10 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::value_and_grad(const torch::
 std::pair<torch::Tensor, torch::Tensor> EnergyImpl::reverse_value_and_grad(const torch::Tensor& h,
                                                                            const EnergyContext& ctx) {
   const int64_t C = h.size(2), W = cfg_.eqt_rev_window;
-  const auto& E = io_->table();                                                   // (V, C)
-  auto logits = torch::matmul(rev_in_(h), E.t()).unsqueeze(2) + ctx.pos_logits;  // (B, T, W, V)
-  torch::Tensor q, w, den, o;  // the window attention's pieces, kept for its adjoint
-  if (W > 1) {
-    q = rev_q_(h) / std::sqrt(double(C));                                        // (B, T, C)
-    auto s = torch::matmul(q, ctx.keys.t()).gather(2, ctx.src_tok);              // (B, T, W-1)
-    s = s.masked_fill(ctx.src_valid.logical_not(), -1e9);
-    auto m = std::get<0>(s.max(-1, true)).clamp_min(0);                          // (B, T, 1)
-    w = (s - m).exp();                                                           // (B, T, W-1)
-    den = (-m).exp() + w.cumsum(2);                                              // (B, T, W-1)
-    o = (w.unsqueeze(-1) * ctx.values).cumsum(2) / den.unsqueeze(-1);           // (B, T, W-1, V)
-    logits.narrow(2, 1, W - 1).add_(o);
-  }
-  auto logp = torch::log_softmax(logits, -1);                                    // (B, T, W, V)
+  const auto& E = io_->table();                                                  // (V, C)
+  ReverseWindow win;                                                             // the forward's pieces
+  auto logp = reverse_attention(h, ctx, &win);                                   // (B, T, W, V)
+  const auto &w = win.w, &den = win.den, &o = win.o;
   auto nll = -logp.gather(3, ctx.rev_tgt.unsqueeze(3)).squeeze(3);              // (B, T, W)
   auto weight = ctx.rev_valid / ctx.rev_valid.sum(1, true).clamp_min(1.0);      // (T, W) valid / count
   auto value = (nll * weight).sum(2);                                            // (B, T)

@@ -111,8 +111,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   double held = 0;  // model.* elements in the file
   for (const auto& [name, t] : f.tensors)
     if (name.rfind("model.", 0) == 0) held += double(t.numel());
-  if (min_params(cfg) > held)
-    throw fail("its model config describes at least " + std::to_string(int64_t(min_params(cfg))) +
+  if (const double least = min_params(cfg); least > held)
+    throw fail("its model config describes at least " + std::to_string(int64_t(least)) +
                " parameters, the file holds " + std::to_string(int64_t(held)) + " (damaged metadata?)");
   Checkpoint ck;
   ck.meta = meta;
