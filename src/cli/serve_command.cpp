@@ -2,13 +2,15 @@
 //   POST /v1/completions   completions_api.h (JSON, or server-sent events with "stream")
 //   GET  /health           {"status": "ok", model facts}
 // Concurrency: each connection gets its own thread (connection_threads.h: slow clients
-// cannot starve the others); generation is one request at a time (a mutex: the others
-// wait, /health never does), because a single sequence already uses every core LibTorch is
-// given and interleaving would only make each request slower. Each request has its own
-// DecodeCache; the model is read-only. Bodies over --max-body get 413, chunked ones too
+// cannot starve the others); generation is continuous batching on one decode thread
+// (infer/decode_loop.h): up to --max-batch requests share every forward pass, each at its
+// own length with its own sampler, joining and leaving between tokens, and each row's
+// solver freezing when its own token has converged, so a request's greedy output is the
+// one it gets alone. The handler threads only wait for their text and write it to their
+// client, so a slow client never holds up the batch. Bodies over --max-body get 413, chunked ones too
 // (counted as they arrive); a port in use is refused (SO_REUSEADDR, never SO_REUSEPORT).
 // Bad requests get a 4xx JSON error and the server carries on; SIGINT / SIGTERM stop it.
-// What it is not: a batching scheduler, or TLS (put a proxy in front for that).
+// What it is not: TLS (put a proxy in front for that), or a batched prefill (prompts run one at a time).
 #include "cli/commands.h"
 
 #ifdef EQT_HAVE_HTTPLIB
@@ -17,13 +19,14 @@
 #include "cli/connection_threads.h"
 #include "cli/inference_model.h"
 
-#include "eqt/infer/generator.h"
+#include "eqt/infer/decode_loop.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -41,6 +44,7 @@ struct ServeArgs {
   int64_t max_tokens = 512;
   size_t max_body = 1 << 20;
   size_t max_connections = 256;
+  size_t max_batch = 32;
 };
 
 // Compact JSON; bytes that are not UTF-8 (a byte-level model may emit them) become U+FFFD.
@@ -55,12 +59,14 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& j) {
 
 class CompletionServer {
  public:
-  CompletionServer(InferenceModel m, ApiLimits limits) : m_(std::move(m)), limits_(limits) {}
+  CompletionServer(InferenceModel m, ApiLimits limits, size_t max_batch)
+      : m_(std::move(m)), limits_(limits), loop_(*m_.model, m_.limits, max_batch) {}
 
   void health(httplib::Response& res) const {
     const auto& c = m_.model->config();
     send_json(res, 200, {{"status", "ok"}, {"model", c.family}, {"task", m_.task}, {"params", m_.model->param_total()},
-                         {"max_seq", c.max_seq}, {"checkpoint", m_.source}});
+                         {"max_seq", c.max_seq}, {"checkpoint", m_.source},
+                         {"batch", {{"max", loop_.max_batch()}, {"peak", loop_.peak_batch()}}}});
   }
 
   void complete(const std::string& body, httplib::Response& res) {
@@ -111,27 +117,61 @@ class CompletionServer {
             {"choices", {{{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}}}};
   }
 
-  // Generates under the lock; with a sink, streams each released piece as an event. Returns
-  // the whole completion (non-streamed response, or the stream's last event).
+  // What the decode thread hands a request's own thread: text released so far, the end.
+  struct Job {
+    explicit Job(std::vector<std::string> stops) : text(std::move(stops)) {}
+    std::mutex mu;
+    std::condition_variable cv;
+    TextStream text;            // under mu
+    std::string unsent;         // under mu: released text the handler has not written yet
+    bool stopped = false;       // under mu: a stop sequence ended it
+    bool done = false;          // under mu
+    infer::GenerateResult res;  // under mu, once done
+    std::atomic<bool> gone{false};  // the client went away: the decode thread drops it
+  };
+
+  // Queues the generation on the decode loop and waits for it; with a sink, streams each
+  // released piece as an event. Returns the whole completion (non-streamed response, or
+  // the stream's last event).
   nlohmann::json run(const CompletionRequest& r, const std::vector<int64_t>& prompt, const std::string& id,
                      httplib::DataSink* sink) {
-    std::lock_guard<std::mutex> one_at_a_time(mu_);
-    auto o = infer::GenerateOptions().max_new_tokens(r.max_tokens).sampling(r.sampling).limits(m_.limits);
-    TextStream text(r.stop);
-    bool stopped = false, gone = false;
-    auto res = infer::generate(*m_.model, prompt, o, [&](const infer::TokenEvent& e) {
-      stopped = text.add(m_.decode(e.token));
-      if (sink) {
-        auto piece = text.release();
-        if (!piece.empty()) {
-          auto event = "data: " + to_text(chunk(id, piece, nullptr)) + "\n\n";
-          gone = !sink->write(event.data(), event.size());
-        }
+    auto job = std::make_shared<Job>(r.stop);
+    auto o = infer::GenerateOptions().max_new_tokens(r.max_tokens).sampling(r.sampling);
+    const bool streaming = sink != nullptr;
+    loop_.submit(
+        prompt, o,
+        [this, job, streaming](const infer::TokenEvent& e) {  // on the decode thread: no I/O here
+          std::lock_guard<std::mutex> lock(job->mu);
+          job->stopped = job->text.add(m_.decode(e.token));
+          if (streaming) job->unsent += job->text.release();
+          job->cv.notify_one();
+          return !job->stopped && !job->gone;
+        },
+        [job](const infer::GenerateResult& res) {
+          std::lock_guard<std::mutex> lock(job->mu);
+          job->res = res;
+          job->done = true;
+          job->cv.notify_one();
+        });
+    std::unique_lock<std::mutex> lock(job->mu);
+    for (;;) {
+      job->cv.wait(lock, [&] { return job->done || !job->unsent.empty(); });
+      if (job->unsent.empty()) break;  // done, everything written
+      std::string piece;
+      piece.swap(job->unsent);
+      if (sink && !job->gone) {
+        auto event = "data: " + to_text(chunk(id, piece, nullptr)) + "\n\n";
+        lock.unlock();  // the client may be slow: write without holding up the decode thread
+        job->gone = !sink->write(event.data(), event.size());
+        lock.lock();
       }
-      return !stopped && !gone;
-    });
-    auto all = text.text();
-    auto rest = text.flush();
+    }
+    if (!sink && (job->res.stop == "error" || job->res.stop == "shutdown"))
+      throw std::runtime_error("generation ended early (" + job->res.stop + "); see the server's log");
+    const auto& res = job->res;
+    auto all = job->text.text();
+    auto rest = job->text.flush();
+    const bool stopped = job->stopped;
     auto out = chunk(id, sink ? rest : all, stopped ? "stop" : "length");
     const int64_t n = int64_t(res.tokens.size());
     out["usage"] = {{"prompt_tokens", res.prompt_tokens}, {"completion_tokens", n}, {"total_tokens", res.prompt_tokens + n}};
@@ -140,17 +180,24 @@ class CompletionServer {
                   {"prefill_ms", res.prefill_ms}};
     std::fprintf(stderr, "eqt serve: %s prompt %lld tokens, %lld generated (%s), %.1f tokens/s, %.2f steps/token%s\n",
                  id.c_str(), (long long)res.prompt_tokens, (long long)n, stopped ? "stop" : res.stop.c_str(),
-                 res.decode_tokens_per_s(), res.mean_decode_steps(), gone ? ", client went away" : "");
+                 res.decode_tokens_per_s(), res.mean_decode_steps(), job->gone ? ", client went away" : "");
     return out;
   }
 
   InferenceModel m_;
   ApiLimits limits_;
-  std::mutex mu_;
+  infer::DecodeLoop loop_;  // the one thread that runs the model
   std::atomic<uint64_t> next_seed_{1}, next_id_{1};
 };
 
 void run_serve(const ServeArgs& a) {
+  // SIGINT / SIGTERM: blocked in every thread (so before any is started: the decode loop's
+  // too), taken by one that stops the server.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   auto m = load_inference_model(a.model);
   ApiLimits limits;
   limits.max_tokens = a.max_tokens;
@@ -159,13 +206,15 @@ void run_serve(const ServeArgs& a) {
     throw std::invalid_argument("--max-prompt-tokens " + std::to_string(a.max_prompt_tokens) +
                                 " exceeds the model's max_seq = " + std::to_string(m.model->config().max_seq));
   const std::string family = m.model->config().family;
-  CompletionServer server(std::move(m), limits);
+  CompletionServer server(std::move(m), limits, a.max_batch);
 
   httplib::Server http;
   http.new_task_queue = [cap = a.max_connections] { return new ConnectionThreads(cap); };
-  http.set_socket_options([](int sock) {  // the library's default adds SO_REUSEPORT: two servers on one port
+  int listener = -1;  // the listening socket, to raise its backlog once bound
+  http.set_socket_options([&listener](int sock) {  // the library's default adds SO_REUSEPORT: two servers on one port
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listener = sock;
   });
   http.set_payload_max_length(a.max_body);  // larger bodies with a Content-Length: 413 before reading
   http.Get("/health", [&](const httplib::Request&, httplib::Response& res) { server.health(res); });
@@ -226,12 +275,10 @@ void run_serve(const ServeArgs& a) {
   if (port <= 0)
     throw std::runtime_error("cannot listen on " + a.host + ":" + std::to_string(a.port) +
                              " (in use, or not an address of this machine)");
-  // SIGINT / SIGTERM: blocked in every thread, taken by one that stops the server.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // The shared library was compiled with a listen backlog of 5: clients that connect at once
+  // beyond it lose their SYN and retry a second later. listen() again on the bound socket
+  // raises it (as many as --max-connections may be waiting to be accepted).
+  if (listener >= 0) ::listen(listener, int(std::min<size_t>(a.max_connections, SOMAXCONN)));
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
@@ -257,6 +304,10 @@ void register_serve(CLI::App& app, int& /*exit_code*/) {
                   "connections served at once (each has a thread; more wait to be accepted)")
       ->capture_default_str()
       ->check(CLI::Range(size_t(1), size_t(65536)));
+  cmd->add_option("--max-batch", a->max_batch,
+                  "requests decoded together (continuous batching; more wait their turn)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t(1), size_t(4096)));
   cmd->add_option("--port", a->port, "port (0: any free port, printed on start)")
       ->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--max-prompt-tokens", a->max_prompt_tokens, "longest prompt accepted (0: the model's max_seq)")

@@ -122,14 +122,46 @@ try:
     st, h = request("/health")
     check(st == 200, "still up after the bad requests")
 
-    # Concurrent requests: all answered, each the same greedy text.
-    results = [None] * 4
+    # Concurrent requests (continuous batching): 12 at once with different prompts and
+    # lengths, every other one streamed, one client leaving mid-stream: each of the others
+    # gets the greedy text it gets when it is alone on the server.
+    def stream_text(body, leave_after=None):
+        req = urllib.request.Request(base + "/v1/completions", data=json.dumps(dict(body, stream=True)).encode(),
+                                     headers={"Content-Type": "application/json"})
+        out = ""
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            for raw_line in resp:
+                line = raw_line.decode()
+                if not line.startswith("data: ") or line.strip() == "data: [DONE]":
+                    continue
+                out += json.loads(line[len("data: "):])["choices"][0]["text"]
+                if leave_after is not None and len(out) >= leave_after:
+                    return None  # the connection closes here, mid-stream
+        return out
+    starts = ["In the beginning", "and the", "w", "the light.\nIn the beginning was", "word, and",
+              "In", "with the light", "the word was with", "ing was the", "light.", "g", "In the beginning was the"]
+    reqs = [{"prompt": p, "max_tokens": 3 + 5 * (i % 5), "temperature": 0} for i, p in enumerate(starts)]
+    alone = []
+    for r in reqs:
+        st, c = request("/v1/completions", r)
+        alone.append(c["choices"][0]["text"] if st == 200 else None)
+    results = [None] * len(reqs)
     def worker(i):
-        results[i] = request("/v1/completions", greedy)
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        if i == 5:
+            stream_text(dict(reqs[i], max_tokens=60), leave_after=2)
+        elif i % 2:
+            results[i] = stream_text(reqs[i])
+        else:
+            st, c = request("/v1/completions", reqs[i])
+            results[i] = c["choices"][0]["text"] if st == 200 else None
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(reqs))]
     for t in threads: t.start()
     for t in threads: t.join()
-    check(all(s == 200 and c["choices"][0]["text"] == text for s, c in results), "4 concurrent requests, same text")
+    same = [i for i in range(len(reqs)) if i != 5 and results[i] is not None and results[i] == alone[i]]
+    check(len(same) == len(reqs) - 1, f"{len(reqs)} concurrent requests, each the text it gets alone: {len(same)}/{len(reqs) - 1}")
+    st, h = request("/health")
+    check(st == 200 and h["batch"]["peak"] >= 3 and h["batch"]["max"] == 32,
+          f"still up after a client left mid-stream; requests were decoded together: {h['batch']}")
 
     # Hostile or careless clients (issue 14). Slow clients: 10 connections that send one
     # header line every 2 s and 20 that send nothing; /health must still answer at once.

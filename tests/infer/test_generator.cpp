@@ -4,7 +4,7 @@
 // every token (where the closed loop is solved jointly over all positions). The models are
 // trained for a few steps first, so the logits are not those of a random net.
 #include "eqt/infer/generator.h"
-#include "models/tiny.h"
+#include "infer/trained_tiny.h"
 
 #include <gtest/gtest.h>
 
@@ -12,47 +12,10 @@ using namespace eqt;
 
 namespace {
 
-// Tokens of the cycle x_{t+1} = (5 x_t + 3) mod 16 from random starts: (B, T).
-torch::Tensor cycle_batch(int64_t B, int64_t T) {
-  auto x = torch::randint(0, 16, {B, 1}, torch::kInt64);
-  std::vector<torch::Tensor> cols = {x};
-  for (int64_t t = 1; t < T; ++t) cols.push_back((cols.back() * 5 + 3) % 16);
-  return torch::cat(cols, 1);
-}
-
-std::shared_ptr<models::ModelImpl> trained_tiny(const std::string& family) {
-  torch::manual_seed(7);
-  auto cfg = test::tiny(family);
-  cfg.max_seq = 128;
-  cfg.train_max_iter = 30;
-  auto model = models::make_model(cfg);
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(3e-3));
-  model->train();
-  for (int step = 0; step < 25; ++step) {
-    auto batch = cycle_batch(8, 24);
-    auto out = model->forward(batch.narrow(1, 0, 23));
-    auto loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, cfg.vocab}),
-                                                     batch.narrow(1, 1, 23).reshape({-1}));
-    if (out.aux_loss.defined()) loss = loss + out.aux_loss;
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
-  model->eval();
-  // Tight inference settings: cached and recompute solve different systems (one position
-  // versus all of them), which agree to within the solver tolerance, not bit for bit.
-  auto& c = model->config();
-  c.eval_tol = 1e-6;
-  c.eval_min_iter = 0;
-  c.eval_max_iter = 300;
-  c.eqt_halt_eps = 0;  // a fixed K: halting per token versus per sequence would differ
-  return model;
-}
-
 class CachedDecoding : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CachedDecoding, EqualsRecomputeOver64Tokens) {
-  auto model = trained_tiny(GetParam());
+  auto model = test::trained_tiny(GetParam());
   const std::vector<int64_t> prompt = {3, 2, 13, 4, 7, 6, 1, 8};
   std::vector<torch::Tensor> logits[2];
   infer::GenerateResult res[2];

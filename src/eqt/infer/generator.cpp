@@ -1,32 +1,15 @@
 // eqt/infer/generator.cpp — see generator.h.
 #include "eqt/infer/generator.h"
 
+#include "eqt/infer/sequence.h"
+
 #include <chrono>
 #include <numeric>
-#include <stdexcept>
 
 namespace eqt::infer {
 namespace {
 
-torch::Device device_of(const models::ModelImpl& model) {
-  auto params = model.parameters();
-  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
-}
-
-torch::Tensor row(const std::vector<int64_t>& ids, torch::Device dev) {  // -> (1, n) int64
-  return torch::tensor(ids, torch::kInt64).view({1, int64_t(ids.size())}).to(dev);
-}
-
-void check_prompt(const models::ModelConfig& cfg, const std::vector<int64_t>& prompt) {
-  if (prompt.empty()) throw std::invalid_argument("the prompt is empty; expected at least one token");
-  if (int64_t(prompt.size()) > cfg.max_seq)
-    throw std::invalid_argument("the prompt has " + std::to_string(prompt.size()) +
-                                " tokens, more than the model's context of max_seq = " + std::to_string(cfg.max_seq));
-  for (size_t i = 0; i < prompt.size(); ++i)
-    if (prompt[i] < 0 || prompt[i] >= cfg.vocab)
-      throw std::invalid_argument("prompt token " + std::to_string(i) + " = " + std::to_string(prompt[i]) +
-                                  " is outside the vocabulary [0, " + std::to_string(cfg.vocab) + ")");
-}
+double stat(const torch::Tensor& t, double none) { return t.defined() ? t[0].item<double>() : none; }
 
 }  // namespace
 
@@ -42,45 +25,21 @@ double GenerateResult::mean_decode_steps() const {
 
 GenerateResult generate(models::ModelImpl& model, const std::vector<int64_t>& prompt, const GenerateOptions& o,
                         const std::function<bool(const TokenEvent&)>& on_token) {
-  const auto& cfg = model.config();
-  check_prompt(cfg, prompt);
-  if (o.max_new_tokens() < 0)
-    throw std::invalid_argument("max_new_tokens = " + std::to_string(o.max_new_tokens()) + " is invalid; expected >= 0");
-  Sampler sampler(o.sampling());
+  Sequence s(model.config(), prompt, o, on_token);
   model.eval();
   torch::NoGradGuard ng;
   const auto dev = device_of(model);
-  std::vector<int64_t> seq = prompt;
   models::DecodeCache cache;
-  GenerateResult r;
-  r.prompt_tokens = int64_t(prompt.size());
-  for (int64_t i = 0; i < o.max_new_tokens(); ++i) {
-    if (int64_t(seq.size()) > cfg.max_seq) {  // the next position would lie beyond the context
-      r.stop = "context";
-      break;
-    }
+  for (bool more = s.wants_more(); more;) {
     const auto t0 = std::chrono::steady_clock::now();
-    models::ModelOutput out = !o.cached() ? model.forward(row(seq, dev), o.limits())
-                              : i == 0    ? model.forward_cached(row(prompt, dev), cache, o.limits())
-                                          : model.forward_cached(row({seq.back()}, dev), cache, o.limits());
-    TokenEvent ev;
-    ev.index = i;
-    ev.logits = out.logits[0][-1].to(torch::kCPU, torch::kFloat32);  // (V,)
-    ev.token = sampler.sample(ev.logits);
-    ev.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (out.stats.steps.defined()) ev.steps = out.stats.steps[0].item<double>();
-    if (out.stats.residual.defined()) ev.residual = out.stats.residual[0].item<double>();
-    (i == 0 ? r.prefill_ms : r.decode_ms) += ev.ms;
-    r.tokens.push_back(ev.token);
-    r.steps.push_back(ev.steps);
-    r.residual.push_back(ev.residual);
-    seq.push_back(ev.token);
-    if (on_token && !on_token(ev)) {
-      r.stop = "callback";
-      break;
-    }
+    const bool first = s.result().tokens.empty();
+    models::ModelOutput out = !o.cached() ? model.forward(token_row(s.tokens(), dev), o.limits())
+                              : first     ? model.forward_cached(token_row(prompt, dev), cache, o.limits())
+                                          : model.forward_cached(token_row({s.last()}, dev), cache, o.limits());
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    more = s.take(out.logits[0][-1], stat(out.stats.steps, 0), stat(out.stats.residual, NAN), ms);
   }
-  return r;
+  return s.result();
 }
 
 }  // namespace eqt::infer

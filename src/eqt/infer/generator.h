@@ -9,7 +9,8 @@
 // and residual are that computation's (for i = 0: the prompt's, solved jointly).
 // Generation stops at max_new_tokens, at the model's max_seq (the context is full), or
 // when the callback returns false.
-// What it is not: a tokenizer (ids in, ids out) or a batch server (one sequence).
+// What it is not: a tokenizer (ids in, ids out) or a batch of sequences (batch_decoder.h:
+// many decoded together, each equal to what generate() gives it alone).
 #pragma once
 
 #include "eqt/infer/sampler.h"

@@ -19,7 +19,7 @@ AttractorImpl::AttractorImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
 }
 
 ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
-  auto c = run_layer(backbone_, embed_->embed(tokens, cache ? cache->length : 0), cache, "backbone");  // (B, T, C)
+  auto c = run_layer(backbone_, embed_->embed(tokens, positions_of(cache, tokens)), cache, "backbone");  // (B, T, C)
   ModelOutput out;
   const int64_t cap = is_training() ? cfg.train_max_iter : cfg.eval_max_iter;
   if (cap == 0) {

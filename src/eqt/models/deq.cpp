@@ -21,7 +21,7 @@ DEQImpl::DEQImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
 }
 
 ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
-  auto u = inject_norm_(inject_(embed_->embed(tokens, cache ? cache->length : 0)));  // (B, T, C) injection
+  auto u = inject_norm_(inject_(embed_->embed(tokens, positions_of(cache, tokens))));  // (B, T, C) injection
   ModelOutput out;
   const int64_t cap = is_training() ? cfg.train_max_iter : cfg.eval_max_iter;
   if (cap == 0) {  // no solve: decode f(0) = core(u), the first step of the iteration

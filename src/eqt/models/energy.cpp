@@ -9,8 +9,12 @@ using torch::indexing::Slice;
 }
 
 torch::Tensor masked_positions(int64_t pos0, int64_t T, double ratio, const torch::TensorOptions& opt) {
+  return masked_positions(torch::arange(pos0, pos0 + T, torch::kInt64), ratio, opt);
+}
+
+torch::Tensor masked_positions(const torch::Tensor& pos, double ratio, const torch::TensorOptions& opt) {
   // Knuth's multiplicative hash of the position, as a fraction of 2^32.
-  auto t = torch::arange(pos0, pos0 + T, torch::kInt64);
+  auto t = pos.to(torch::kCPU, torch::kInt64);
   auto frac = ((t * int64_t(2654435761)) % int64_t(4294967296)).to(torch::kFloat64) / 4294967296.0;
   return (frac < ratio).to(opt.dtype().toScalarType()).to(opt.device());
 }
@@ -36,7 +40,7 @@ EnergyImpl::EnergyImpl(const ModelConfig& cfg, TokenIO io) : cfg_(cfg), io_(std:
   mask_down_ = lin("mask_down");
 }
 
-EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T) {
+EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T, const torch::Tensor& offset) {
   TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) == pos0 + T, "energy: ", tokens.size(1),
               " tokens for positions up to ", pos0 + T);
   const int64_t B = tokens.size(0), W = cfg_.eqt_rev_window, C = cfg_.d_model;
@@ -46,24 +50,35 @@ EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int
   EnergyContext ctx;
   ctx.pos0 = pos0;
   ctx.T = T;
-  // The masked-prediction head runs at its positions only (~mask_ratio of them).
-  ctx.mask_idx = masked_positions(pos0, T, cfg_.eqt_mask_ratio, torch::TensorOptions(torch::kFloat32)).nonzero().flatten()
-                     .to(dev);
+  auto col = torch::arange(pos0, pos0 + T, lopt);  // (T,) columns of the refined positions in tokens
+  // Absolute positions: the columns, or in a ragged batch each row's columns less its padding.
+  auto t = offset.defined() ? col.unsqueeze(0) - offset.to(dev).unsqueeze(1) : col;  // (T,) or (B, T)
+  if (offset.defined()) {
+    // Rows differ in which positions the masked-prediction term covers: it runs at every
+    // position, weighted 0 / 1 per row (a decode step has T = 1: nothing to skip).
+    ctx.mask_idx = torch::arange(T, lopt);
+    ctx.mask_w = masked_positions(t, cfg_.eqt_mask_ratio, fopt);  // (B, T)
+  } else {
+    // The masked-prediction head runs at its positions only (~mask_ratio of them).
+    ctx.mask_idx = masked_positions(pos0, T, cfg_.eqt_mask_ratio, torch::TensorOptions(torch::kFloat32))
+                       .nonzero()
+                       .flatten()
+                       .to(dev);
+  }
   ctx.mask_tgt = tokens.narrow(1, pos0, T).index_select(1, ctx.mask_idx);
   if (cfg_.eqt_lambda_rev == 0) return ctx;
-  auto t = torch::arange(pos0, pos0 + T, lopt).unsqueeze(1);  // (T, 1) absolute positions
-  auto j = torch::arange(W, lopt).unsqueeze(0);               // (1, W) target offsets
-  auto tgt_pos = t - 1 - j;                                   // (T, W) position of x_{t-1-j}
-  ctx.rev_valid = (tgt_pos >= 0).to(fopt.dtype());
-  ctx.rev_tgt = tokens.index({Slice(), tgt_pos.clamp_min(0).flatten()}).view({B, T, W});
+  auto j = torch::arange(W, lopt);                             // (W,) target offsets
+  auto tgt_col = col.unsqueeze(1) - 1 - j.unsqueeze(0);        // (T, W) column of x_{t-1-j}
+  ctx.rev_valid = (t.unsqueeze(-1) - 1 - j >= 0).to(fopt.dtype());  // (T, W) or (B, T, W)
+  ctx.rev_tgt = tokens.index({Slice(), tgt_col.clamp_min(0).flatten()}).view({B, T, W});
   if (cfg_.eqt_reverse == "attention") ctx.pos_logits = torch::matmul(rev_pos_, io_->table().t());  // (W, V)
   if (W == 1) return ctx;  // one target, predicted from h_t alone: no window of sources
-  auto i = torch::arange(1, W, lopt).unsqueeze(0);            // (1, W-1) source offsets
-  auto src = (t - i);                                         // (T, W-1) position of x_{t-i}
-  auto src_tok = tokens.index({Slice(), src.clamp_min(0).flatten()});  // (B, T*(W-1))
+  auto i = torch::arange(1, W, lopt);                          // (W-1,) source offsets
+  auto src_col = col.unsqueeze(1) - i.unsqueeze(0);            // (T, W-1) column of x_{t-i}
+  auto src_tok = tokens.index({Slice(), src_col.clamp_min(0).flatten()});  // (B, T*(W-1))
   if (cfg_.eqt_reverse == "attention") {
     const auto& E = io_->table();                                   // (V, C)
-    ctx.src_valid = src >= 0;
+    ctx.src_valid = t.unsqueeze(-1) - i >= 0;                       // (T, W-1) or (B, T, W-1)
     ctx.src_tok = src_tok.view({B, T, W - 1});
     ctx.keys = rev_k_(E);                                           // (V, C)
     auto vv = torch::matmul(rev_v_(E), E.t());                      // (V, V) value of token u, as logits
@@ -110,13 +125,14 @@ torch::Tensor EnergyImpl::forward(const torch::Tensor& h, const EnergyContext& c
   if (cfg_.eqt_lambda_rev != 0) {
     auto logp = cfg_.eqt_reverse == "attention" ? reverse_attention(h, ctx) : reverse_block(h, ctx);  // (B, T, W, V)
     auto nll = -logp.gather(3, ctx.rev_tgt.unsqueeze(3)).squeeze(3);                               // (B, T, W)
-    auto rev = (nll * ctx.rev_valid).sum(2) / ctx.rev_valid.sum(1).clamp_min(1.0);                 // (B, T)
+    auto rev = (nll * ctx.rev_valid).sum(2) / ctx.rev_valid.sum(-1).clamp_min(1.0);                // (B, T)
     e = e + cfg_.eqt_lambda_rev * rev;
   }
   if (cfg_.eqt_lambda_mask != 0 && ctx.mask_idx.numel() > 0) {
     auto hm = h.index_select(1, ctx.mask_idx);                                                  // (B, n, C)
     auto logp = torch::log_softmax(io_->logits(mask_down_(torch::silu(mask_up_(hm)))), -1);    // (B, n, V)
     auto nll = -logp.gather(2, ctx.mask_tgt.unsqueeze(2)).squeeze(2);                           // (B, n)
+    if (ctx.mask_w.defined()) nll = nll * ctx.mask_w;
     e = e.index_add(1, ctx.mask_idx, cfg_.eqt_lambda_mask * nll);
   }
   if (cfg_.eqt_lambda_conf != 0) {

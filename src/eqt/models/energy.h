@@ -34,13 +34,14 @@ struct EnergyContext {
   int64_t pos0 = 0, T = 0;
   torch::Tensor mask_idx;   // (n,) int64 the positions (0 .. T-1) where the masked-prediction term applies
   torch::Tensor mask_tgt;   // (B, n) int64 x_t at those positions
+  torch::Tensor mask_w;     // ragged batch: (B, n) 1 where row b's position is one of the term's; else undefined
   torch::Tensor rev_tgt;    // (B, T, W) int64 x_{t-1-j} (clamped where it does not exist)
-  torch::Tensor rev_valid;  // (T, W) 1 where t-1-j >= 0
+  torch::Tensor rev_valid;  // (T, W) 1 where t-1-j >= 0; (B, T, W) in a ragged batch
   torch::Tensor src_tok;    // attention: (B, T, W-1) int64 x_{t-i}, i = 1 .. W-1 (clamped)
   torch::Tensor keys;       // attention: (V, C) K E[v] for every token v
   torch::Tensor values;     // attention: (B, T, W-1, V) E V_proj E[x_{t-i}]: the values as logits
   torch::Tensor pos_logits; // attention: (W, V) E P_j
-  torch::Tensor src_valid;  // attention: (T, W-1) bool, t-i >= 0
+  torch::Tensor src_valid;  // attention: (T, W-1) bool, t-i >= 0; (B, T, W-1) in a ragged batch
   torch::Tensor past;       // block: (B, T, W-1, C) E[x_{t-i}], i = 1 .. W-1
 };
 
@@ -48,9 +49,10 @@ class EnergyImpl : public torch::nn::Module {
  public:
   EnergyImpl(const ModelConfig& cfg, TokenIO io);
   // tokens: (B, pos0 + T) every token up to the last refined position; positions pos0 ..
-  // pos0+T-1 are refined (pos0 > 0 in incremental decoding). Builds a graph to the energy's
-  // parameters when grad mode is on.
-  EnergyContext prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T);
+  // pos0+T-1 are refined (pos0 > 0 in incremental decoding). offset: (B,) int64 in a ragged
+  // batch (decode_cache.h): tokens are left-padded, row b's column c is position c - offset_b.
+  // Builds a graph to the energy's parameters when grad mode is on.
+  EnergyContext prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T, const torch::Tensor& offset = {});
   // h: (B, T, C) at the context's positions -> (B, T) energies.
   torch::Tensor forward(const torch::Tensor& h, const EnergyContext& ctx);
   // The energies (B, T) and grad_h sum(e) (B, T, C) in closed form, without autograd and
@@ -86,5 +88,7 @@ TORCH_MODULE(Energy);
 
 // (T,) float mask of positions pos0 .. pos0+T-1 in the masked-prediction term.
 torch::Tensor masked_positions(int64_t pos0, int64_t T, double ratio, const torch::TensorOptions& opt);
+// The same for int64 positions pos of any shape: a float mask of pos's shape.
+torch::Tensor masked_positions(const torch::Tensor& pos, double ratio, const torch::TensorOptions& opt);
 
 }  // namespace eqt::models

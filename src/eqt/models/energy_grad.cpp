@@ -46,7 +46,7 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::reverse_value_and_grad(const
   auto logp = reverse_attention(h, ctx, &win);                                   // (B, T, W, V)
   const auto &w = win.w, &den = win.den, &o = win.o;
   auto nll = -logp.gather(3, ctx.rev_tgt.unsqueeze(3)).squeeze(3);              // (B, T, W)
-  auto weight = ctx.rev_valid / ctx.rev_valid.sum(1, true).clamp_min(1.0);      // (T, W) valid / count
+  auto weight = ctx.rev_valid / ctx.rev_valid.sum(-1, true).clamp_min(1.0);     // (T, W) valid / count
   auto value = (nll * weight).sum(2);                                            // (B, T)
   auto dlogits = nll_grad(logp, ctx.rev_tgt) * weight.unsqueeze(-1);           // (B, T, W, V)
   // Every target's logits hold E A h: its adjoint sums over the targets.
@@ -73,7 +73,12 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::mask_value_and_grad(const to
   auto z2 = mask_down_(z1 * sig);                                   // (B, n, C) silu(z1) W_down^T
   auto logp = torch::log_softmax(io_->logits(z2), -1);              // (B, n, V)
   auto nll = -logp.gather(2, ctx.mask_tgt.unsqueeze(2)).squeeze(2);  // (B, n)
-  auto dz2 = io_->logits_vjp(z2, nll_grad(logp, ctx.mask_tgt));     // (B, n, C)
+  auto dnll = nll_grad(logp, ctx.mask_tgt);                         // (B, n, V)
+  if (ctx.mask_w.defined()) {  // a ragged batch: the term at row b's positions only
+    nll = nll * ctx.mask_w;
+    dnll = dnll * ctx.mask_w.unsqueeze(-1);
+  }
+  auto dz2 = io_->logits_vjp(z2, dnll);                             // (B, n, C)
   auto dz1 = torch::matmul(dz2, mask_down_->weight) * sig * (1 + z1 * (1 - sig));  // silu' = s (1 + x (1 - s))
   auto dhm = torch::matmul(dz1, mask_up_->weight);                   // (B, n, C)
   const double l = cfg_.eqt_lambda_mask;

@@ -124,13 +124,13 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
   const bool training = is_training() && torch::GradMode::is_enabled();
   const int64_t K = is_training() ? cfg.eqt_steps : cfg.eqt_eval_steps;
   const bool implicit = training && cfg.eqt_grad == "implicit";
-  auto h = embed_->embed(new_tokens, pos0);  // (B, T, C)
+  auto h = embed_->embed(new_tokens, positions_of(cache, new_tokens));  // (B, T, C)
   const int64_t B = h.size(0);
   ModelOutput out;
   torch::Tensor steps = torch::zeros({B}, torch::kFloat64), change = torch::zeros({B}, torch::kFloat64);
   torch::Tensor energy_sum;  // scalar: sum over layers of mean e(h_K)
   EnergyContext ctx;         // the energy's token side, shared by every layer and step
-  if (K > 0 || (training && cfg.eqt_beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1));
+  if (K > 0 || (training && cfg.eqt_beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1), cache ? cache->offset : torch::Tensor());
   for (size_t l = 0; l < blocks_.size(); ++l) {
     auto f = run_layer(blocks_[l], h, cache, "blocks." + std::to_string(l));
     torch::Tensor hk = f;

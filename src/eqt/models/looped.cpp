@@ -31,7 +31,7 @@ ModelOutput LoopedImpl::compute(const torch::Tensor& tokens, DecodeCache* cache,
   // attends to iteration i of the earlier ones, exactly as in the whole-sequence loop.
   // With state_init = noise the new positions draw fresh noise (the whole-sequence pass
   // redraws every position's), so only zero-initialised models decode reproducibly.
-  auto e = run_layer(prelude_, embed_->embed(tokens, cache ? cache->length : 0), cache, "prelude");  // (B, T, C)
+  auto e = run_layer(prelude_, embed_->embed(tokens, positions_of(cache, tokens)), cache, "prelude");  // (B, T, C)
   int64_t K = cfg.loops;
   if (is_training() && cfg.sample_loops && K > 1)
     K = 1 + torch::poisson(torch::full({1}, double(K - 1))).item<int64_t>();

@@ -38,6 +38,22 @@ ModelOutput ModelImpl::forward_cached(const torch::Tensor& tokens, DecodeCache& 
   return out;
 }
 
+ModelOutput ModelImpl::forward_rows(const torch::Tensor& tokens, const std::vector<DecodeCache*>& rows,
+                                    const RefineLimits& limits) {
+  TORCH_CHECK(tokens.dim() == 2 && tokens.size(0) == int64_t(rows.size()), "forward_rows: tokens ", tokens.sizes(),
+              " for ", rows.size(), " rows");
+  TORCH_CHECK(!is_training(), "forward_rows is inference only: call eval() first");
+  torch::NoGradGuard ng;
+  auto view = DecodeCache::batch_of(rows);
+  check_tokens(tokens, view.length);  // the longest row
+  ModelConfig cfg = limits.applied_to(cfg_);
+  cfg.freeze = true;  // a converged row stops where it would stop alone, whatever the others do
+  auto out = compute(tokens, &view, cfg);
+  view.advance(tokens);
+  view.unbatch_into(rows);
+  return out;
+}
+
 void ModelImpl::check_tokens(const torch::Tensor& tokens, int64_t pos0) const {
   TORCH_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kLong, "tokens must be (B, T) int64, got ",
               tokens.sizes(), " ", tokens.scalar_type());

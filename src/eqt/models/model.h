@@ -53,6 +53,13 @@ class ModelImpl : public torch::nn::Module {
   // per row for these Tn positions (Tn = 1: per token, so adaptive compute is per token).
   // Uses the eval settings (with limits over them) and builds no graph; extends cache.
   ModelOutput forward_cached(const torch::Tensor& tokens, DecodeCache& cache, const RefineLimits& limits = {});
+  // Continuous batching: row b of tokens (B, Tn) continues the single-row cache rows[b],
+  // each at its own length, all computed as one batch (DecodeCache::batch_of) -> logits
+  // (B, Tn, V) and stats per row, equal to forward_cached of each row alone up to float
+  // rounding. The solver freezes converged rows (solver.freeze) and EqT halts per row, so a
+  // row's steps and state are the ones it would have alone. Extends every row's cache.
+  ModelOutput forward_rows(const torch::Tensor& tokens, const std::vector<DecodeCache*>& rows,
+                           const RefineLimits& limits = {});
   ModelConfig& config() { return cfg_; }
   const ModelConfig& config() const { return cfg_; }
   // Parameter count per top-level component (embed, blocks, head, core, energy, ...).

@@ -11,7 +11,7 @@ StandardImpl::StandardImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
 
 ModelOutput StandardImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
   ModelOutput out;
-  auto x = embed_->embed(tokens, cache ? cache->length : 0);  // (B, T, C)
+  auto x = embed_->embed(tokens, positions_of(cache, tokens));  // (B, T, C)
   out.logits = embed_->logits(run_layer(blocks_, x, cache, "blocks"));
   return out;
 }

@@ -10,9 +10,12 @@ TokenIOImpl::TokenIOImpl(const ModelConfig& cfg) : sinusoidal_(cfg.positions == 
   norm_ = register_module("norm", nn::Norm(nn::NormOptions(cfg.d_model, cfg.norm)));
 }
 
-torch::Tensor TokenIOImpl::embed(const torch::Tensor& tokens, int64_t pos0) {
+torch::Tensor TokenIOImpl::embed(const torch::Tensor& tokens, const torch::Tensor& positions) {
   auto x = torch::embedding(table_, tokens);  // (B, T, C)
-  if (sinusoidal_) x = x + nn::sinusoidal_positions(tokens.size(1), table_.size(1), pos0, x.options());
+  if (sinusoidal_) {
+    auto pos = positions.defined() ? positions : torch::arange(tokens.size(1), tokens.options());
+    x = x + nn::sinusoidal_positions(pos, table_.size(1), x.options());  // (T, C) or (B, T, C)
+  }
   return x;
 }
 

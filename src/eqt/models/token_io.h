@@ -11,7 +11,8 @@ namespace eqt::models {
 class TokenIOImpl : public torch::nn::Module {
  public:
   explicit TokenIOImpl(const ModelConfig& cfg);
-  torch::Tensor embed(const torch::Tensor& tokens, int64_t pos0 = 0);  // (B, T) -> (B, T, C)
+  // (B, T) -> (B, T, C); positions: (T,) or (B, T) int64 (decode_cache.h), undefined: 0 .. T-1.
+  torch::Tensor embed(const torch::Tensor& tokens, const torch::Tensor& positions = {});
   torch::Tensor logits(const torch::Tensor& h);                         // (B, T, C) -> (B, T, V)
   // h: (..., C), dlogits: (..., V) -> dlogits^T d logits(h) / dh, (..., C), without autograd.
   torch::Tensor logits_vjp(const torch::Tensor& h, const torch::Tensor& dlogits);
