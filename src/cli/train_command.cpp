@@ -250,6 +250,10 @@ struct EvalArgs {
 void run_eval(const EvalArgs& a) {
   nlohmann::json overrides = nlohmann::json::object();
   a.task_args.apply(overrides);
+  if (overrides.contains("data")) {  // evaluate on that file's puzzles, all of them
+    overrides["test_data"] = std::filesystem::absolute(overrides["data"].get<std::string>()).string();
+    overrides.erase("data");
+  }
   auto run = train::open_run(a.run, !a.raw_weights, overrides);
   auto& model = *run.ck.model;
   const auto& task = run.task;
@@ -261,8 +265,14 @@ void run_eval(const EvalArgs& a) {
     out = train::evaluate_by_caps(model, *task, a.solver_steps, a.batch);
   }
   out["weights"] = ema ? "ema" : "raw";
-  // Kept beside the checkpoint for `eqt plot` (the internalisation curve).
-  io::write_text_file(a.run + (a.solver_steps.empty() ? "/eval.json" : "/eval_by_solver_steps.json"), out.dump(2) + "\n");
+  // Kept beside the checkpoint for `eqt plot` (the internalisation curve) and `eqt sweep`;
+  // a user's puzzle file gets its own name, so the run's own evaluation is not replaced.
+  std::string name = a.solver_steps.empty() ? "eval" : "eval_by_solver_steps";
+  if (overrides.contains("test_data")) {
+    out["test_data"] = overrides["test_data"];
+    name += "." + std::filesystem::path(a.task_args.data).stem().string();
+  }
+  io::write_text_file(a.run + "/" + name + ".json", out.dump(2) + "\n");
   if (a.json) {
     std::cout << out.dump() << "\n";
     return;
@@ -314,6 +324,8 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   ev->add_flag("--raw-weights", e->raw_weights, "evaluate the trained weights, not their EMA");
   ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
   e->task_args.add(ev);
+  ev->get_option("--data")->description(
+      "sudoku, maze: score every puzzle of this file (81-character lines, '.' or 0 blank, optional ,solution)");
   ev->callback([e] { run_eval(*e); });
 }
 

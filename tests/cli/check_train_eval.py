@@ -114,5 +114,28 @@ for task, extra in [("text", ["--seq-len", "16"]), ("sudoku", [])]:
     check(bad.returncode != 0 and "/dev/zero" in bad.stderr and "not a regular file" in bad.stderr,
           f"--data /dev/zero ({task}) is refused: " + bad.stderr.strip())
 
+# A trained Sudoku run scores a user's puzzle file (81-character lines, '.' blanks, no
+# solutions): every puzzle of it, and the run's own eval.json stays as it was.
+sud = os.path.join(work, "sudoku")
+run("train", "--model", "standard", "--task", "sudoku", "--n-train", "20", "--n-test", "4", "--batch", "4",
+    "--steps", "2", "--out", sud)
+own = open(os.path.join(sud, "eval.json")).read() if os.path.exists(os.path.join(sud, "eval.json")) else None
+gen = os.path.join(work, "gen.txt")
+run("sudoku", "generate", "--count", "12", "--seed", "3", "--out", gen)
+puzzles = os.path.join(work, "mine.txt")
+with open(gen) as f, open(puzzles, "w") as g:
+    g.writelines(line.split(",")[0] + "\n" for line in f if line.strip())
+r = json.loads(run("eval", "--run", sud, "--data", puzzles, "--json").stdout)
+scored = sum(b["puzzles"] for b in r["breakdown"])
+check(scored == 12 and r["test_data"] == puzzles and 0 <= r["exact_accuracy"] <= 1,
+      f"eval --data scores all 12 puzzles of the file: {scored}, exact {r['exact_accuracy']}")
+check(os.path.exists(os.path.join(sud, "eval.mine.json")), "eval --data writes eval.mine.json")
+check((open(os.path.join(sud, "eval.json")).read() if own is not None else None) == own,
+      "the run's own eval.json is untouched")
+bad = run("eval", "--run", sud, "--data", os.path.join(work, "missing.txt"), ok=False)
+check(bad.returncode != 0 and "missing.txt" in bad.stderr, "a missing puzzle file is named: " + bad.stderr.strip())
+bad = run("eval", "--run", att, "--data", puzzles, ok=False)
+check(bad.returncode != 0 and "puzzle file" in bad.stderr, "--data on a parity run is refused: " + bad.stderr.strip())
+
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -23,6 +23,9 @@ void only_keys(const std::string& task, const nlohmann::json& o, std::set<std::s
 }  // namespace
 
 std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o) {
+  if (o.contains("test_data") && name != "sudoku" && name != "maze")
+    throw std::invalid_argument("--data FILE at evaluation scores a puzzle file (sudoku, maze); a " + name +
+                                " run is evaluated on its own held-out set");
   if (name == "parity") {
     only_keys(name, o, {"length", "n_train", "n_test", "seed"});
     ParityOptions p;
@@ -48,11 +51,11 @@ std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o
     return std::make_shared<TextTask>(t);
   }
   if (name == "sudoku") {
-    only_keys(name, o, {"data", "n_train", "n_test", "min_clues", "seed", "augment"});
+    only_keys(name, o, {"data", "test_data", "n_train", "n_test", "min_clues", "seed", "augment"});
     return make_sudoku_task(o);
   }
   if (name == "maze") {
-    only_keys(name, o, {"data", "size", "min_path", "loops", "n_train", "n_test", "seed", "augment"});
+    only_keys(name, o, {"data", "test_data", "size", "min_path", "loops", "n_train", "n_test", "seed", "augment"});
     return make_maze_task(o);
   }
   throw std::invalid_argument("unknown task '" + name + "'; expected one of: parity, text, sudoku, maze");

@@ -43,6 +43,8 @@ std::shared_ptr<Task> make_maze_task(const nlohmann::json& o) {
   g.loops = o.value("loops", g.loops);
   const uint64_t seed = o.value("seed", uint64_t(0));
   if (n_train < 1 || n_test < 1) throw std::invalid_argument("maze n_train and n_test must be >= 1");
+  // test_data (set by `eqt eval --data FILE`): every maze of FILE is the held-out set.
+  const std::string test_file = o.value("test_data", std::string());
   std::vector<GridExample> train, test;
   if (!file.empty()) {
     auto all = load_maze(file);
@@ -55,7 +57,16 @@ std::shared_ptr<Task> make_maze_task(const nlohmann::json& o) {
     std::tie(train, test) = split_examples(to_examples(all, to_example), n_test, "maze file '" + file + "'");
   } else {
     train = to_examples(generate_maze(n_train, seed * 2 + 1, g), to_example);
-    test = to_examples(generate_maze(n_test, seed * 2 + 2, g), to_example);
+    if (test_file.empty()) test = to_examples(generate_maze(n_test, seed * 2 + 2, g), to_example);
+  }
+  if (!test_file.empty()) {
+    auto mazes = load_maze(test_file);
+    for (size_t i = 0; i < mazes.size(); ++i)
+      if (mazes[i].n != g.n)
+        throw std::invalid_argument("maze file '" + test_file + "': maze " + std::to_string(i + 1) + " is " +
+                                    std::to_string(mazes[i].n) + " x " + std::to_string(mazes[i].n) +
+                                    "; this run was trained on " + std::to_string(g.n) + " x " + std::to_string(g.n));
+    test = to_examples(mazes, to_example);
   }
   Augment aug;
   const int64_t n = g.n;
@@ -68,6 +79,7 @@ std::shared_ptr<Task> make_maze_task(const nlohmann::json& o) {
   nlohmann::json opts = {{"name", "maze"},         {"data", file},   {"size", g.n},   {"min_path", g.min_path},
                          {"loops", g.loops},       {"n_train", n_train}, {"n_test", n_test}, {"seed", seed},
                          {"augment", o.value("augment", true)}};
+  if (!test_file.empty()) opts["test_data"] = test_file;
   return std::make_shared<GridTask>("maze", int64_t(kAlphabet.size()), std::move(train), std::move(test), aug,
                                     "moves", opts);
 }

@@ -37,6 +37,8 @@ std::shared_ptr<Task> make_sudoku_task(const nlohmann::json& o) {
   const int min_clues = o.value("min_clues", 17);
   const uint64_t seed = o.value("seed", uint64_t(0));
   if (n_train < 1 || n_test < 1) throw std::invalid_argument("sudoku n_train and n_test must be >= 1");
+  // test_data (set by `eqt eval --data FILE`): every puzzle of FILE is the held-out set.
+  const std::string test_file = o.value("test_data", std::string());
   std::vector<GridExample> train, test;
   if (!file.empty()) {
     std::tie(train, test) = split_examples(to_examples(load_sudoku(file), to_example), n_test, "sudoku file '" + file + "'");
@@ -44,8 +46,9 @@ std::shared_ptr<Task> make_sudoku_task(const nlohmann::json& o) {
     if (min_clues < 17 || min_clues > 80)
       throw std::invalid_argument("sudoku min_clues " + std::to_string(min_clues) + " must be in 17..80");
     train = to_examples(generate_sudoku(int(n_train), seed * 2 + 1, min_clues), to_example);
-    test = to_examples(generate_sudoku(int(n_test), seed * 2 + 2, min_clues), to_example);
+    if (test_file.empty()) test = to_examples(generate_sudoku(int(n_test), seed * 2 + 2, min_clues), to_example);
   }
+  if (!test_file.empty()) test = to_examples(load_sudoku(test_file), to_example);
   Augment aug;
   if (o.value("augment", true))
     aug = [](GridExample& e, std::mt19937_64& rng) {
@@ -55,6 +58,7 @@ std::shared_ptr<Task> make_sudoku_task(const nlohmann::json& o) {
     };
   nlohmann::json opts = {{"name", "sudoku"}, {"data", file},         {"n_train", n_train}, {"n_test", n_test},
                          {"min_clues", min_clues}, {"seed", seed}, {"augment", o.value("augment", true)}};
+  if (!test_file.empty()) opts["test_data"] = test_file;
   return std::make_shared<GridTask>("sudoku", 10, std::move(train), std::move(test), aug, "nodes", opts);
 }
 
