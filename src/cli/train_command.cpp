@@ -16,6 +16,7 @@
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"
+#include "eqt/util/memory_meter.h"
 
 #include <algorithm>
 #include <chrono>
@@ -198,6 +199,9 @@ void launch(const TrainArgs& a) {
 }
 
 void run_train(const TrainArgs& a) {
+  // Counts every CPU tensor allocation from here on: metrics.jsonl's peak_mb is the most
+  // tensor memory a training step held (parameters, optimizer state and activations).
+  util::MemoryMeter::install();
   if (a.dist.nproc > 1 && !std::getenv("EQT_LAUNCHED") && !a.dry_run) return launch(a);
   const auto env = dist::DistEnv::from_environment();
   if (std::getenv("EQT_LAUNCHED") && env.world != a.dist.nproc)

@@ -1,6 +1,8 @@
 // eqt/train/trainer.cpp — see trainer.h.
 #include "eqt/train/trainer.h"
 
+#include "eqt/util/memory_meter.h"
+
 #include "eqt/config/fields.h"
 #include "eqt/models/family.h"
 #include "eqt/train/collapse_watch.h"
@@ -163,11 +165,14 @@ TrainResult Trainer::run(int64_t until) {
   model_->train();
   double window_ms = 0;
   int64_t window_tokens = 0, window_steps = 0;
+  int64_t window_peak = 0;  // bytes: the most tensor memory live during a step of the window
+  const bool metered = util::MemoryMeter::installed();
   const auto& cfg = model_->config();
   CollapseWatch watch(CollapseWatchOptions().cap(models::find_family(cfg.family).has_solver ? cfg.train_max_iter : 0),
                       cfg.vocab);
   for (; step_ < last; ++step_) {
     auto t0 = std::chrono::steady_clock::now();
+    if (metered) util::MemoryMeter::reset_peak();
     const double lr = learning_rate(o_, step_);
     for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     opt_->zero_grad();
@@ -227,6 +232,7 @@ TrainResult Trainer::run(int64_t until) {
     double gnorm = o_.clip > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip)
                                : torch::nn::utils::clip_grad_norm_(model_->parameters(), 1e30);
     opt_->step();
+    if (metered) window_peak = std::max(window_peak, util::MemoryMeter::peak_bytes());
     if (!ema_.empty()) update_ema();
     res.losses.push_back(loss_sum);
     for (const auto& msg : watch.update(step_ + 1, loss_sum, steps_mean, res_mean)) {
@@ -261,6 +267,7 @@ TrainResult Trainer::run(int64_t until) {
         line["backward_steps"] = bwd_steps;
         line["backward_residual"] = bwd_res;
       }
+      if (metered) line["peak_mb"] = double(window_peak) / 1048576.0;
       if (rho_mean >= 0) {
         line["jacobian_radius_mean"] = rho_mean;
         line["jacobian_radius_max"] = rho_max;
@@ -269,6 +276,7 @@ TrainResult Trainer::run(int64_t until) {
       metrics.flush();
       window_ms = 0;
       window_tokens = window_steps = 0;
+      window_peak = 0;
     }
     if (main_rank() && ((o_.eval_every > 0 && done % o_.eval_every == 0) || done == o_.steps))
       validate_line(done, metrics);

@@ -1,0 +1,266 @@
+// cli/sweep_command.cpp — `eqt sweep SPEC.json --out DIR`: a grid of runs (sweep_spec.h),
+// each trained and evaluated by this binary as a child process (`eqt train`, `eqt eval`),
+// one after another or --jobs at a time, then summarised (sweep_report.h).
+//
+// Resumable: a run is finished when DIR/<run>/sweep_row.json exists (written atomically
+// after its evaluation) and is skipped; a run with a checkpoint continues with
+// `train --resume` (runs checkpoint every 250 steps unless the spec says otherwise); one
+// without is started again. DIR/spec.json keeps the spec, and a different spec is refused,
+// so results of two experiments never mix. A failed run is reported, the others go on, and
+// the sweep exits non-zero; the next invocation retries it.
+// Each run's record: every key of its `eqt eval --json`, the cell (family, axis values),
+// seed, training wall seconds (summed over resumed attempts), peak RSS of training (the
+// child's maximum resident set, over attempts), peak tensor memory of a training step
+// (the counting allocator's, from metrics.jsonl), and `by_solver_steps` when asked.
+// What it is not: a cluster scheduler, or a tuner (the spec fixes every run's settings).
+#include "cli/commands.h"
+#include "cli/json_file.h"
+#include "cli/sweep_report.h"
+#include "cli/validators.h"
+
+#include "eqt/io/text_file.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+extern char** environ;
+
+namespace eqt::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SweepArgs {
+  std::string spec, out;
+  int jobs = 1, threads = 1;
+  bool dry_run = false;
+};
+
+struct ChildResult {
+  int code = -1;
+  double seconds = 0;
+  double max_rss_mb = 0;
+};
+
+// This binary with args, stdout and stderr appended to log; waits for it.
+ChildResult run_child(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  std::string self = "/proc/self/exe", name = "eqt";
+  argv.push_back(name.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int err = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) throw std::runtime_error("sweep: cannot start " + self + ": " + std::strerror(err));
+  int status = 0;
+  struct rusage ru {};
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  ChildResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.max_rss_mb = double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+  return r;
+}
+
+std::string duration(double s) {
+  const int64_t t = int64_t(s + 0.5);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+// The largest "peak_mb" of a run's metrics.jsonl (the counting allocator's), or NaN.
+double peak_tensor_mb(const std::string& metrics) {
+  std::ifstream in(metrics);
+  double peak = NAN;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("peak_mb") && j["peak_mb"].is_number())
+      peak = std::isnan(peak) ? j["peak_mb"].get<double>() : std::max(peak, j["peak_mb"].get<double>());
+  }
+  return peak;
+}
+
+// Trains (or resumes) and evaluates one run; returns its record. Throws naming the run and
+// its log on a failure.
+nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::string& out, int threads) {
+  const std::string dir = out + "/" + run.dir, log = dir + "/log.txt", times = dir + "/sweep_time.json";
+  fs::create_directories(dir);
+  const bool resume = fs::exists(dir + "/checkpoint.eqt");
+  if (!resume) {  // an attempt killed before its first checkpoint starts over
+    fs::remove(dir + "/metrics.jsonl");
+    fs::remove(times);
+  }
+  nlohmann::json t = fs::exists(times) ? read_json_file(times) : nlohmann::json{{"seconds", 0.0}, {"max_rss_mb", 0.0}};
+  const std::string th = std::to_string(threads);
+  std::vector<std::string> args;
+  if (resume) {
+    args = {"--threads", th, "train", "--out", dir, "--resume"};
+  } else {
+    io::write_text_file(dir + "/sweep_config.json", run.config.dump(2) + "\n");
+    args = {"--threads", th,           "train",  "--model", run.family,         "--task", spec.task,
+            "--config",  dir + "/sweep_config.json", "--seed", std::to_string(run.seed), "--out", dir};
+  }
+  auto fail = [&](const std::string& what, int code) {
+    throw std::runtime_error(run.dir + ": " + what + " exited " + std::to_string(code) + " (see " + log + ")");
+  };
+  auto tr = run_child(args, log);
+  t["seconds"] = t["seconds"].get<double>() + tr.seconds;
+  t["max_rss_mb"] = std::max(t["max_rss_mb"].get<double>(), tr.max_rss_mb);
+  io::write_text_file(times, t.dump() + "\n");
+  if (tr.code != 0) fail("eqt train", tr.code);
+  auto ev = run_child({"--threads", th, "eval", "--run", dir, "--json"}, log);
+  if (ev.code != 0) fail("eqt eval", ev.code);
+  nlohmann::json row = read_json_file(dir + "/eval.json");
+  if (!spec.eval_solver_steps.empty()) {
+    std::string caps;
+    for (const auto& c : spec.eval_solver_steps) caps += (caps.empty() ? "" : ",") + c;
+    auto cv = run_child({"--threads", th, "eval", "--run", dir, "--json", "--solver-steps", caps}, log);
+    if (cv.code != 0) fail("eqt eval --solver-steps", cv.code);
+    row["by_solver_steps"] = read_json_file(dir + "/eval_by_solver_steps.json").at("by_solver_steps");
+  }
+  row["family"] = run.family;
+  row["cell"] = run.cell;
+  row["point"] = run.point;
+  row["seed"] = run.seed;
+  row["dir"] = run.dir;
+  row["train_seconds"] = t["seconds"];
+  row["peak_rss_mb"] = t["max_rss_mb"];
+  const double ptm = peak_tensor_mb(dir + "/metrics.jsonl");
+  if (std::isfinite(ptm)) row["peak_tensor_mb"] = ptm;
+  io::write_text_file(dir + "/sweep_row.json", row.dump(2) + "\n");
+  return row;
+}
+
+nlohmann::json preset_of(const std::string& family, const std::string& task) {
+  const auto path = preset_path(family, task);
+  return fs::exists(path) ? read_json_file(path) : nlohmann::json::object();
+}
+
+void run_sweep(const SweepArgs& a) {
+  const auto spec_json = read_json_file(a.spec);
+  const auto spec = parse_sweep_spec(spec_json, "sweep spec '" + a.spec + "'");
+  auto runs = expand_sweep(spec, [&](const std::string& f) {
+    auto c = preset_of(f, spec.task);
+    // Long sweeps are interrupted: checkpoint often enough to lose little (results are unchanged by it).
+    if (!c.contains("train") || !c["train"].contains("ckpt_every")) set_dotted(c, "train.ckpt_every", 250);
+    return c;
+  });
+  if (a.dry_run) {
+    for (size_t i = 0; i < runs.size(); ++i)
+      std::printf("%3zu  %s\n     %s\n", i + 1, runs[i].dir.c_str(), runs[i].config.dump().c_str());
+    return;
+  }
+  fs::create_directories(a.out);
+  const std::string kept = a.out + "/spec.json";
+  if (fs::exists(kept)) {
+    if (read_json_file(kept) != spec_json)
+      throw std::invalid_argument("--out '" + a.out + "' holds a sweep of another spec (" + kept +
+                                  "); give a new --out, or the same spec to resume it");
+  } else {
+    io::write_text_file(kept, spec_json.dump(2) + "\n");
+  }
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (!fs::exists(a.out + "/" + runs[i].dir + "/sweep_row.json")) todo.push_back(i);
+  std::printf("eqt sweep: %s, %zu runs (%zu families x %zu cells x %zu seeds): %zu finished, %zu to run, %d at a time\n",
+              a.spec.c_str(), runs.size(), spec.families.size(), runs.size() / spec.families.size() / spec.seeds.size(),
+              spec.seeds.size(), runs.size() - todo.size(), todo.size(), a.jobs);
+  std::fflush(stdout);
+
+  std::mutex mu;  // guards the report, the counters and stdout
+  auto report = [&] {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : runs) {
+      const auto f = a.out + "/" + r.dir + "/sweep_row.json";
+      if (fs::exists(f)) rows.push_back(read_json_file(f));
+    }
+    write_sweep_report(spec, a.spec, rows, runs.size(), a.out);
+  };
+  std::atomic<size_t> next{0};
+  size_t done = runs.size() - todo.size(), finished_now = 0;
+  std::vector<std::string> failures;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < todo.size();) {
+      const auto& run = runs[todo[k]];
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        std::printf("eqt sweep: start %s (log %s/%s/log.txt)\n", run.dir.c_str(), a.out.c_str(), run.dir.c_str());
+        std::fflush(stdout);
+      }
+      const auto r0 = std::chrono::steady_clock::now();
+      std::string summary;
+      bool ok = true;
+      try {
+        auto row = run_one(spec, run, a.out, a.threads);
+        for (const char* key : {spec.task == "text" ? "bits_per_byte" : "token_accuracy", "exact_accuracy", "mean_solver_steps"})
+          if (row.contains(key) && row[key].is_number()) summary += fmt::format(" {} {:.4f}", key, row[key].get<double>());
+      } catch (const std::exception& e) {
+        ok = false;
+        summary = std::string(" FAILED: ") + e.what();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (ok) {
+        ++done;
+        ++finished_now;
+      } else {
+        failures.push_back(summary);
+      }
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const size_t left = runs.size() - done - failures.size();
+      const std::string eta = finished_now > 0 ? ", about " + duration(elapsed / double(finished_now) * double(left)) + " left"
+                                               : "";
+      std::printf("eqt sweep: [%zu/%zu] %s in %s:%s | elapsed %s%s\n", done, runs.size(), run.dir.c_str(),
+                  duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count()).c_str(),
+                  summary.c_str(), duration(elapsed).c_str(), eta.c_str());
+      std::fflush(stdout);
+      try {
+        report();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "eqt sweep: report not written: %s\n", e.what());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int j = 0; j < a.jobs; ++j) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  report();
+  std::printf("eqt sweep: %zu of %zu runs finished; %s/results.md\n", done, runs.size(), a.out.c_str());
+  if (!failures.empty())
+    throw std::runtime_error(std::to_string(failures.size()) + " run(s) failed (run the sweep again to retry):" +
+                             failures.front());
+}
+
+}  // namespace
+
+void register_sweep(CLI::App& app, int& /*exit_code*/) {
+  auto a = std::make_shared<SweepArgs>();
+  auto* cmd = app.add_subcommand("sweep", "Train and evaluate a grid of runs from a spec; resumable; results.md");
+  cmd->add_option("spec", a->spec, "sweep spec JSON (experiments/*.json; format in docs/results.md)")->required();
+  cmd->add_option("--out", a->out, "sweep folder (runs, results.json, results.md, plots)")->required();
+  cmd->add_option("--jobs", a->jobs, "runs at a time (each a child process)")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--threads", a->threads, "LibTorch threads of each run")->capture_default_str()->check(at_least(1));
+  cmd->add_flag("--dry-run", a->dry_run, "list the runs and their configs, run nothing");
+  cmd->callback([a] { run_sweep(*a); });
+}
+
+}  // namespace eqt::cli
