@@ -11,7 +11,8 @@
 // Each run's record: every key of its `eqt eval --json`, the cell (family, axis values),
 // seed, training wall seconds (summed over resumed attempts), peak RSS of training (the
 // child's maximum resident set, over attempts), peak tensor memory of a training step
-// (the counting allocator's, from metrics.jsonl), and `by_solver_steps` when asked.
+// (the counting allocator's, from metrics.jsonl), the training solve's mean iterations,
+// and `by_solver_steps` when asked.
 // What it is not: a cluster scheduler, or a tuner (the spec fixes every run's settings).
 #include "cli/commands.h"
 #include "cli/json_file.h"
@@ -87,16 +88,24 @@ std::string duration(double s) {
   return fmt::format("{}s", t);
 }
 
-// The largest "peak_mb" of a run's metrics.jsonl (the counting allocator's), or NaN.
-double peak_tensor_mb(const std::string& metrics) {
+// From a run's metrics.jsonl: the largest "peak_mb" (the counting allocator's) and the
+// mean of "solver_steps_mean" over the logged steps (the training solve's iterations); NaN
+// where the log has none.
+std::pair<double, double> training_figures(const std::string& metrics) {
   std::ifstream in(metrics);
-  double peak = NAN;
+  double peak = NAN, steps = 0;
+  int64_t n = 0;
   for (std::string line; std::getline(in, line);) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("peak_mb") && j["peak_mb"].is_number())
+    if (!j.is_object()) continue;
+    if (j.contains("peak_mb") && j["peak_mb"].is_number())
       peak = std::isnan(peak) ? j["peak_mb"].get<double>() : std::max(peak, j["peak_mb"].get<double>());
+    if (j.contains("solver_steps_mean") && j["solver_steps_mean"].is_number()) {
+      steps += j["solver_steps_mean"].get<double>();
+      ++n;
+    }
   }
-  return peak;
+  return {peak, n > 0 ? steps / double(n) : NAN};
 }
 
 // Trains (or resumes) and evaluates one run; returns its record. Throws naming the run and
@@ -144,8 +153,9 @@ nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::st
   row["dir"] = run.dir;
   row["train_seconds"] = t["seconds"];
   row["peak_rss_mb"] = t["max_rss_mb"];
-  const double ptm = peak_tensor_mb(dir + "/metrics.jsonl");
-  if (std::isfinite(ptm)) row["peak_tensor_mb"] = ptm;
+  const auto [peak, train_steps] = training_figures(dir + "/metrics.jsonl");
+  if (std::isfinite(peak)) row["peak_tensor_mb"] = peak;
+  if (std::isfinite(train_steps)) row["train_solver_steps"] = train_steps;
   io::write_text_file(dir + "/sweep_row.json", row.dump(2) + "\n");
   return row;
 }

@@ -63,6 +63,7 @@ void write_sweep_report(const SweepSpec& spec, const std::string& spec_path, con
   }
   cols.insert(cols.end(), {{"loss", "loss"},
                            {"mean_solver_steps", "solver steps"},
+                           {"train_solver_steps", "train solver steps"},
                            {"train_seconds", "train s"},
                            {"peak_tensor_mb", "peak tensor MB"},
                            {"peak_rss_mb", "peak RSS MB"}});
@@ -82,7 +83,7 @@ void write_sweep_report(const SweepSpec& spec, const std::string& spec_path, con
       for (const auto& r : g) v.push_back(number(r, c.first));
       const int digits = c.first == "params_total" ? 0
                          : c.first.find("mb") != std::string::npos || c.first == "train_seconds" ? 1
-                         : c.first == "mean_solver_steps" ? 2 : 4;
+                         : c.first.find("solver_steps") != std::string::npos ? 2 : 4;
       md += " " + mean_std(v, digits) + " |";
     }
     md += "\n";

@@ -67,7 +67,11 @@ SweepSpec parse_sweep_spec(const nlohmann::json& j, const std::string& where) {
           !a["values"].is_array() || a["values"].empty())
         bad(where, "axes", "holds " + a.dump() + "; expected {\"key\": \"a.b\", \"values\": [non-empty list]}");
       SweepAxis ax{a["key"], {}};
-      for (const auto& v : a["values"]) ax.values.push_back(v);
+      for (const auto& v : a["values"]) {
+        if (v.is_object() && (!v.contains("value") || !v.contains("set") || !v["set"].is_object() || v.size() != 2))
+          bad(where, "axes", "value " + v.dump() + " must be a plain value or {\"value\": x, \"set\": {dotted keys}}");
+        ax.values.push_back(v);
+      }
       s.axes.push_back(ax);
     }
   }
@@ -116,9 +120,16 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec,
   std::vector<SweepRun> runs;
   for (int64_t seed : spec.seeds)
     for (const auto& point : points) {
+      // point: what the spec gave per axis; shown: each axis value (a plot x, the cell name).
+      const nlohmann::json& point_values = point;
+      nlohmann::json shown = nlohmann::json::object();
+      for (const auto& ax : spec.axes) {
+        const auto& v = point_values[ax.key];
+        shown[ax.key] = v.is_object() ? v["value"] : v;
+      }
       std::string cell;
       for (const auto& ax : spec.axes)
-        cell += (cell.empty() ? "" : ",") + ax.short_name() + "=" + fragment(point[ax.key]);
+        cell += (cell.empty() ? "" : ",") + ax.short_name() + "=" + fragment(shown[ax.key]);
       if (cell.empty()) cell = "base";
       for (const auto& family : spec.families) {
         nlohmann::json config = preset(family);
@@ -128,10 +139,14 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec,
         };
         apply(spec.set);
         if (spec.family_set.contains(family)) apply(spec.family_set[family]);
-        apply(point);
+        for (const auto& ax : spec.axes) {  // a plain value sets the axis key; {value, set} sets several
+          const auto& v = point_values.at(ax.key);
+          if (v.is_object()) apply(v["set"]);
+          else set_dotted(config, ax.key, v);
+        }
         SweepRun r;
         r.family = family;
-        r.point = point;
+        r.point = shown;
         r.cell = cell;
         r.seed = seed;
         r.dir = family + "/" + cell + "/seed" + std::to_string(seed);

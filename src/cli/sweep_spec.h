@@ -5,6 +5,8 @@
 //    "families": ["standard", "attractor", ...],
 //    "seeds": [0, 1, 2],
 //    "axes": [{"key": "task.length", "values": [16, 32, 64]}],   // cartesian product
+//    (a value may also be {"value": 8, "set": {"model.looped.loops": 8, ...}}: several
+//    fields at once, the key then only names the axis, e.g. "depth")
 //    "set": {"train.steps": 1500},                       // every run (dotted keys)
 //    "family_set": {"deq": {"train.lr": 0.001}},         // one family's runs
 //    "eval_solver_steps": ["0", "1", "2", "4", "max"],   // optional: internalisation curve
@@ -26,7 +28,7 @@ namespace eqt::cli {
 
 struct SweepAxis {
   std::string key;                    // dotted config path
-  std::vector<nlohmann::json> values;
+  std::vector<nlohmann::json> values;  // plain values, or {"value", "set"} objects
   std::string short_name() const;     // the last component: "length"
 };
 
