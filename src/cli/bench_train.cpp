@@ -5,11 +5,13 @@
 // What it is not: a training run (no validation, checkpoint or log; weights are thrown away).
 #include "cli/commands.h"
 #include "cli/json_file.h"
+#include "cli/inference_model.h"
 #include "cli/preset.h"
 
 #include "eqt/models/family.h"
 #include "eqt/models/model.h"
 #include "eqt/train/loss.h"
+#include "eqt/util/autocast.h"
 #include "eqt/util/memory_meter.h"
 
 #include <fmt/format.h>
@@ -29,6 +31,7 @@ struct BenchTrainArgs {
   std::string task = "parity";
   int64_t steps = 20, warmup = 5, batch = 0;
   uint64_t seed = 0;
+  std::string device = "cpu", precision = "fp32";
 };
 
 nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
@@ -36,6 +39,9 @@ nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
   const int64_t B = a.batch > 0 ? a.batch : p.topt.batch;
   torch::manual_seed(a.seed);
   auto model = models::make_model(p.cfg);
+  const torch::Device device = parse_device(a.device);
+  const bool bf16 = a.precision == "bf16";
+  model->to(device);
   model->train();
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(p.topt.lr).weight_decay(p.topt.weight_decay));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(a.seed);
@@ -45,10 +51,17 @@ nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
     auto batch = p.task->train_batch(B, gen);
     auto t0 = std::chrono::steady_clock::now();
     opt.zero_grad();
-    auto out = model->forward(batch.tokens);
-    train::training_loss(out, batch.targets).backward();
+    models::ModelOutput out;
+    {
+      util::AutocastScope mixed(device.type(), bf16);
+      out = model->forward(batch.tokens.to(device));
+    }
+    out.logits = out.logits.to(torch::kFloat32);
+    if (out.aux_loss.defined()) out.aux_loss = out.aux_loss.to(torch::kFloat32);
+    train::training_loss(out, batch.targets.to(device)).backward();
     if (p.topt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), p.topt.clip);
     opt.step();
+    if (device.is_cuda()) torch::cuda::synchronize();  // the step's kernels are done
     if (!measured) return;
     ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     tokens += batch.tokens.numel();
@@ -60,6 +73,8 @@ nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
   });
   return {{"model", family},
           {"task", a.task},
+          {"device", device.str()},
+          {"precision", a.precision},
           {"params", model->param_total()},
           {"batch", B},
           {"ms_per_step", ms / double(a.steps)},
@@ -113,6 +128,10 @@ void register_bench_train(CLI::App& bench) {
   cmd->add_option("--warmup", a->warmup, "unmeasured steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", a->batch, "batch size (default: the preset's)")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", a->seed, "seed of weights and batches")->capture_default_str();
+  cmd->add_option("--device", a->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--precision", a->precision, "fp32 | bf16 (the forward under bfloat16 autocast)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->callback([a] {
     auto out = run_bench(*a);
     print_result(out, a->json, print_table);

@@ -45,6 +45,7 @@ struct SweepArgs {
   std::string spec, out;
   int jobs = 1, threads = 1;
   bool dry_run = false;
+  std::string device = "cpu";
 };
 
 struct ChildResult {
@@ -110,7 +111,8 @@ std::pair<double, double> training_figures(const std::string& metrics) {
 
 // Trains (or resumes) and evaluates one run; returns its record. Throws naming the run and
 // its log on a failure.
-nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::string& out, int threads) {
+nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::string& out, int threads,
+                       const std::string& device) {
   const std::string dir = out + "/" + run.dir, log = dir + "/log.txt", times = dir + "/sweep_time.json";
   fs::create_directories(dir);
   const bool resume = fs::exists(dir + "/checkpoint.eqt");
@@ -122,11 +124,11 @@ nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::st
   const std::string th = std::to_string(threads);
   std::vector<std::string> args;
   if (resume) {
-    args = {"--threads", th, "train", "--out", dir, "--resume"};
+    args = {"--threads", th, "train", "--out", dir, "--resume", "--device", device};
   } else {
     io::write_text_file(dir + "/sweep_config.json", run.config.dump(2) + "\n");
     args = {"--threads", th,           "train",  "--model", run.family,         "--task", spec.task,
-            "--config",  dir + "/sweep_config.json", "--seed", std::to_string(run.seed), "--out", dir};
+            "--config",  dir + "/sweep_config.json", "--seed", std::to_string(run.seed), "--out", dir, "--device", device};
   }
   auto fail = [&](const std::string& what, int code) {
     throw std::runtime_error(run.dir + ": " + what + " exited " + std::to_string(code) + " (see " + log + ")");
@@ -136,13 +138,13 @@ nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::st
   t["max_rss_mb"] = std::max(t["max_rss_mb"].get<double>(), tr.max_rss_mb);
   io::write_text_file(times, t.dump() + "\n");
   if (tr.code != 0) fail("eqt train", tr.code);
-  auto ev = run_child({"--threads", th, "eval", "--run", dir, "--json"}, log);
+  auto ev = run_child({"--threads", th, "eval", "--run", dir, "--json", "--device", device}, log);
   if (ev.code != 0) fail("eqt eval", ev.code);
   nlohmann::json row = read_json_file(dir + "/eval.json");
   if (!spec.eval_solver_steps.empty()) {
     std::string caps;
     for (const auto& c : spec.eval_solver_steps) caps += (caps.empty() ? "" : ",") + c;
-    auto cv = run_child({"--threads", th, "eval", "--run", dir, "--json", "--solver-steps", caps}, log);
+    auto cv = run_child({"--threads", th, "eval", "--run", dir, "--json", "--solver-steps", caps, "--device", device}, log);
     if (cv.code != 0) fail("eqt eval --solver-steps", cv.code);
     row["by_solver_steps"] = read_json_file(dir + "/eval_by_solver_steps.json").at("by_solver_steps");
   }
@@ -221,7 +223,7 @@ void run_sweep(const SweepArgs& a) {
       std::string summary;
       bool ok = true;
       try {
-        auto row = run_one(spec, run, a.out, a.threads);
+        auto row = run_one(spec, run, a.out, a.threads, a.device);
         for (const char* key : {spec.task == "text" ? "bits_per_byte" : "token_accuracy", "exact_accuracy", "mean_solver_steps"})
           if (row.contains(key) && row[key].is_number()) summary += fmt::format(" {} {:.4f}", key, row[key].get<double>());
       } catch (const std::exception& e) {
@@ -269,6 +271,8 @@ void register_sweep(CLI::App& app, int& /*exit_code*/) {
   cmd->add_option("--out", a->out, "sweep folder (runs, results.json, results.md, plots)")->required();
   cmd->add_option("--jobs", a->jobs, "runs at a time (each a child process)")->capture_default_str()->check(at_least(1));
   cmd->add_option("--threads", a->threads, "LibTorch threads of each run")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--device", a->device, "every run's device: cpu, cuda or cuda:N (precision: train.precision in the spec)")
+      ->capture_default_str();
   cmd->add_flag("--dry-run", a->dry_run, "list the runs and their configs, run nothing");
   cmd->callback([a] { run_sweep(*a); });
 }

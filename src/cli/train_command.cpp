@@ -4,6 +4,7 @@
 // eval: rebuilds model and task from the checkpoint and prints one JSON object; with
 // --solver-steps, the metrics per cap on the refinement (the internalisation curve).
 #include "cli/commands.h"
+#include "cli/inference_model.h"
 #include "cli/preset.h"
 #include "cli/validators.h"
 
@@ -98,7 +99,8 @@ struct DistArgs {
 
 struct TrainArgs {
   std::optional<std::string> model, task;  // unset: attractor, parity (new runs); the checkpoint's (--resume)
-  std::string config, out;
+  std::string config, out, device = "cpu";
+  std::optional<std::string> precision;  // unset: the preset's / checkpoint's (fp32 by default)
   bool resume = false, dry_run = false;
   std::optional<int64_t> steps, batch, seed;
   std::optional<double> lr;
@@ -164,6 +166,7 @@ Prepared prepare(const TrainArgs& a, bool talk) {
   if (a.steps) topt.steps = *a.steps;
   if (a.batch) topt.batch = *a.batch;
   if (a.lr) topt.lr = *a.lr;
+  if (a.precision) topt.precision = *a.precision;
   topt.validate();
   if (topt.batch < a.dist.nproc)
     throw std::invalid_argument("--batch " + std::to_string(topt.batch) + " does not split over --nproc " +
@@ -209,18 +212,23 @@ void run_train(const TrainArgs& a) {
                            std::to_string(env.world));
   const bool main_rank = env.rank == 0;
   auto [model, task, topt, ck] = prepare(a, main_rank);
+  // One process per GPU: LOCAL_RANK picks it when the device names no index.
+  torch::Device device = parse_device(a.device);
+  if (device.is_cuda() && env.distributed() && a.device == "cuda") device = torch::Device(torch::kCUDA, env.local_rank);
+  model->to(device);  // before the Trainer builds its optimizer over the parameters
   const nlohmann::json resolved = {
       {"model", model->config().to_json()}, {"train", config::to_json(topt)}, {"task", task->options()}};
   if (main_rank)
-    std::printf("eqt train: %s on %s, %lld parameters, %lld steps, out %s\n", model->config().family.c_str(),
-                task->name().c_str(), (long long)model->param_total(), (long long)topt.steps, a.out.c_str());
+    std::printf("eqt train: %s on %s, %lld parameters, %lld steps, %s, %s, out %s\n", model->config().family.c_str(),
+                task->name().c_str(), (long long)model->param_total(), (long long)topt.steps, device.str().c_str(),
+                topt.precision.c_str(), a.out.c_str());
   if (a.dry_run) {
     std::printf("%s\n", resolved.dump(2).c_str());
     return;
   }
   std::shared_ptr<dist::Communicator> comm;
   if (env.distributed()) {
-    comm = dist::Communicator::connect(env, torch::kCPU,
+    comm = dist::Communicator::connect(env, device,
                                        std::chrono::milliseconds(int64_t(a.dist.timeout_s * 1000)));
     if (main_rank)
       std::printf("eqt train: data parallel over %d processes (%s), global batch %lld, %lld-%lld rows per process\n",
@@ -243,7 +251,7 @@ void run_train(const TrainArgs& a) {
 }
 
 struct EvalArgs {
-  std::string run;
+  std::string run, device = "cpu";
   bool json = false;
   int64_t batch = 256;
   std::vector<std::string> solver_steps;
@@ -260,6 +268,7 @@ void run_eval(const EvalArgs& a) {
   }
   auto run = train::open_run(a.run, !a.raw_weights, overrides);
   auto& model = *run.ck.model;
+  model.to(parse_device(a.device));  // checkpoints hold CPU tensors: any device evaluates them
   const auto& task = run.task;
   const bool ema = run.ema;
   nlohmann::json out;
@@ -316,6 +325,10 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   cmd->add_option("--batch", a->batch, "override the preset's batch size")->check(at_least(1));
   cmd->add_option("--lr", a->lr, "override the preset's peak learning rate")->check(above(0));
   cmd->add_option("--seed", a->seed, "override the preset's seed")->check(at_least(0));
+  cmd->add_option("--device", a->device, "cpu, cuda or cuda:N (with --nproc and plain cuda: cuda:LOCAL_RANK)")
+      ->capture_default_str();
+  cmd->add_option("--precision", a->precision, "fp32 | bf16: the forward under bfloat16 autocast (default: fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   a->task_args.add(cmd);
   a->dist.add(cmd);
   cmd->callback([a] { run_train(*a); });
@@ -326,6 +339,7 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   ev->add_flag("--json", e->json, "print exactly one JSON object");
   ev->add_option("--batch", e->batch, "evaluation batch size")->capture_default_str()->check(at_least(1));
   ev->add_flag("--raw-weights", e->raw_weights, "evaluate the trained weights, not their EMA");
+  ev->add_option("--device", e->device, "cpu, cuda or cuda:N")->capture_default_str();
   ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
   e->task_args.add(ev);
   ev->get_option("--data")->description(

@@ -18,7 +18,7 @@ def bench(*extra):
 
 
 rows = bench("--task", "parity")
-keys = {"model": str, "task": str, "params": int, "batch": int, "ms_per_step": float, "tokens_per_s": float,
+keys = {"model": str, "task": str, "device": str, "precision": str, "params": int, "batch": int, "ms_per_step": float, "tokens_per_s": float,
         "mean_solver_steps": float, "peak_bytes": int, "ratio_to_standard": float}
 for row in rows:
     check_row_types(row, keys)

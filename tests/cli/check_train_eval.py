@@ -137,5 +137,19 @@ check(bad.returncode != 0 and "missing.txt" in bad.stderr, "a missing puzzle fil
 bad = run("eval", "--run", att, "--data", puzzles, ok=False)
 check(bad.returncode != 0 and "puzzle file" in bad.stderr, "--data on a parity run is refused: " + bad.stderr.strip())
 
+# Devices and precision (issue 16): the flags exist, a bf16 run trains and records its
+# precision, and a device this machine lacks or a precision eqt lacks is refused by name.
+helptext = run("train", "--help").stdout
+check("--device" in helptext and "--precision" in helptext, "train --help lists --device and --precision")
+bf = os.path.join(work, "bf16")
+run("train", "--model", "attractor", *tiny, "--steps", "3", "--precision", "bf16", "--out", bf)
+check('"precision": "bf16"' in open(os.path.join(bf, "config.json")).read(), "a bf16 run records its precision")
+r = json.loads(run("eval", "--run", bf, "--json", "--device", "cpu").stdout)
+check(r["loss"] > 0, "the bf16 run evaluates on the CPU")
+bad = run("train", "--model", "standard", *tiny, "--steps", "1", "--precision", "fp16", "--out", os.path.join(work, "fp16"), ok=False)
+check(bad.returncode != 0 and "fp16" in bad.stderr, "--precision fp16 is refused: " + bad.stderr.strip())
+bad = run("train", "--model", "standard", *tiny, "--steps", "1", "--device", "cuda:7", "--out", os.path.join(work, "gpu"), ok=False)
+check(bad.returncode != 0 and "cuda:7" in bad.stderr, "a missing GPU is refused by name: " + bad.stderr.strip())
+
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -35,8 +35,9 @@ models::ModelConfig small_model(const std::string& family) {
   return c;
 }
 
-train::TrainOptions opts() {
+train::TrainOptions opts(const std::string& precision = "fp32") {
   train::TrainOptions o;
+  o.precision = precision;
   o.steps = 6;
   o.batch = 8;
   o.warmup = 2;
@@ -51,24 +52,27 @@ std::string dir(const std::string& name) {
   return d;
 }
 
-class Resume : public ::testing::TestWithParam<std::string> {};
+// (family, precision): a bf16 run resumes exactly too (the same operations in the same order).
+class Resume : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(Resume, LossesEqualAnUninterruptedRun) {
+  const auto [family, precision] = GetParam();
+  const std::string name = family + "_" + precision;
   auto task = small_parity();
   torch::manual_seed(0);
-  auto a = models::make_model(small_model(GetParam()));
-  auto full = train::Trainer(a, task, opts(), dir("a_" + GetParam())).run();
+  auto a = models::make_model(small_model(family));
+  auto full = train::Trainer(a, task, opts(precision), dir("a_" + name)).run();
   ASSERT_EQ(full.losses.size(), 6u);
 
   torch::manual_seed(0);
-  auto b = models::make_model(small_model(GetParam()));
-  const std::string db = dir("b_" + GetParam());
-  auto first = train::Trainer(b, task, opts(), db).run(3);
+  auto b = models::make_model(small_model(family));
+  const std::string db = dir("b_" + name);
+  auto first = train::Trainer(b, task, opts(precision), db).run(3);
   torch::manual_seed(12345);  // disturb the global generator: resume must restore it
   auto ck = train::load_checkpoint(db + "/checkpoint.eqt");
   EXPECT_EQ(ck.meta["step"], 3);
   auto c = models::make_model(ck.model->config());
-  train::Trainer second(c, task, opts(), db);
+  train::Trainer second(c, task, opts(precision), db);
   second.resume(ck);
   auto rest = second.run();
   ASSERT_EQ(first.losses.size() + rest.losses.size(), 6u);
@@ -77,11 +81,14 @@ TEST_P(Resume, LossesEqualAnUninterruptedRun) {
     double r = i < 3 ? first.losses[i] : rest.losses[i - 3];
     worst = std::max(worst, std::abs(r - full.losses[i]) / std::abs(full.losses[i]));
   }
-  std::printf("  %s: max relative loss difference resumed vs uninterrupted %.3e\n", GetParam().c_str(), worst);
+  std::printf("  %s: max relative loss difference resumed vs uninterrupted %.3e\n", name.c_str(), worst);
   EXPECT_LT(worst, 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Resume, ::testing::Values("standard", "looped", "attractor", "eqt"));
+INSTANTIATE_TEST_SUITE_P(Families, Resume,
+                         ::testing::Combine(::testing::Values("standard", "looped", "attractor", "eqt"),
+                                            ::testing::Values("fp32", "bf16")),
+                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 // A run killed after its last checkpoint has already logged the steps past it; the resumed
 // run logs them again. metrics.jsonl must end with one line per step, not both copies.

@@ -1,7 +1,10 @@
 // The counting allocator sees exactly the tensor bytes a piece of code holds at its peak.
 #include "eqt/util/memory_meter.h"
 
+#include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -49,3 +52,19 @@ TEST(MemoryMeter, SeesAutogradSavedTensors) {
 }
 
 }  // namespace
+
+// oneDNN's bf16 kernels allocate through Allocator::raw_allocate, which requires blocks whose
+// data pointer is their context: with the meter installed, a bf16 training step crashed
+// ("dptr.get() == dptr.get_context()") before the meter handed out raw blocks.
+TEST(MemoryMeter, RawAllocationsAndBf16KernelsWork) {
+  util::MemoryMeter::install();
+  auto* a = c10::GetCPUAllocator();
+  const int64_t before = util::MemoryMeter::current_bytes();
+  void* p = a->raw_allocate(1000);
+  EXPECT_EQ(util::MemoryMeter::current_bytes() - before, 1000);
+  a->raw_deleter()(p);
+  EXPECT_EQ(util::MemoryMeter::current_bytes(), before);
+  auto x = torch::randn({64, 64}, torch::kBFloat16), w = torch::randn({64, 64}, torch::kBFloat16);
+  auto y = torch::nn::functional::linear(x, w).sum().item<double>();
+  EXPECT_TRUE(std::isfinite(y));
+}

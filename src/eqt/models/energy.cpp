@@ -133,7 +133,7 @@ torch::Tensor EnergyImpl::forward(const torch::Tensor& h, const EnergyContext& c
     auto logp = torch::log_softmax(io_->logits(mask_down_(torch::silu(mask_up_(hm)))), -1);    // (B, n, V)
     auto nll = -logp.gather(2, ctx.mask_tgt.unsqueeze(2)).squeeze(2);                           // (B, n)
     if (ctx.mask_w.defined()) nll = nll * ctx.mask_w;
-    e = e.index_add(1, ctx.mask_idx, cfg_.eqt_lambda_mask * nll);
+    e = e.index_add(1, ctx.mask_idx, (cfg_.eqt_lambda_mask * nll).to(e.scalar_type()));  // bf16 autocast: nll may be lower
   }
   if (cfg_.eqt_lambda_conf != 0) {
     auto logp = torch::log_softmax(io_->logits(h), -1);  // (B, T, V)

@@ -59,7 +59,8 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::reverse_value_and_grad(const
     auto S = suffix_sum(c, 2);                                                   // (B, T, W-1, V)
     auto R = suffix_sum((c * o).sum(-1), 2);                                     // (B, T, W-1)
     auto ds = w * ((ctx.values * S).sum(-1) - R);                                // (B, T, W-1)
-    auto dqk = torch::zeros({h.size(0), h.size(1), E.size(0)}, h.options()).scatter_add(2, ctx.src_tok, ds);  // (B, T, V)
+    auto dqk = torch::zeros({h.size(0), h.size(1), E.size(0)}, h.options())
+                   .scatter_add(2, ctx.src_tok, ds.to(h.scalar_type()));  // (B, T, V); ds is bf16 under autocast
     dh = dh + torch::matmul(torch::matmul(dqk, ctx.keys) / std::sqrt(double(C)), rev_q_->weight);
   }
   return {cfg_.eqt_lambda_rev * value, cfg_.eqt_lambda_rev * dh};
@@ -82,8 +83,9 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::mask_value_and_grad(const to
   auto dz1 = torch::matmul(dz2, mask_down_->weight) * sig * (1 + z1 * (1 - sig));  // silu' = s (1 + x (1 - s))
   auto dhm = torch::matmul(dz1, mask_up_->weight);                   // (B, n, C)
   const double l = cfg_.eqt_lambda_mask;
-  auto value = torch::zeros({h.size(0), h.size(1)}, h.options()).index_add(1, ctx.mask_idx, l * nll);
-  return {value, torch::zeros_like(h).index_add(1, ctx.mask_idx, l * dhm)};
+  // index_add needs one dtype: under bf16 autocast nll and dhm come out of bf16 products.
+  auto value = torch::zeros({h.size(0), h.size(1)}, h.options()).index_add(1, ctx.mask_idx, (l * nll).to(h.scalar_type()));
+  return {value, torch::zeros_like(h).index_add(1, ctx.mask_idx, (l * dhm).to(h.scalar_type()))};
 }
 
 std::pair<torch::Tensor, torch::Tensor> EnergyImpl::confidence_value_and_grad(const torch::Tensor& h) {

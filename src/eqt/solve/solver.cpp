@@ -13,6 +13,7 @@
 #include "eqt/solve/solver.h"
 
 #include "eqt/solve/stepper.h"
+#include "eqt/util/autocast.h"
 
 #include <limits>
 #include <stdexcept>
@@ -47,7 +48,8 @@ SolveResult run(const Map& f, const torch::Tensor& z0, const SolverOptions& o, b
     auto fx = f(x.view(shape));
     TORCH_CHECK(fx.sizes() == z0.sizes(), "solve: f changed the shape from ", z0.sizes(),
                 " to ", fx.sizes());
-    return fx.reshape({B, D});
+    // Under bf16 autocast f may return a lower precision: the iterate stays in z0's.
+    return fx.reshape({B, D}).to(z0.scalar_type());
   };
   auto stepper = make_stepper(o);
   auto dopt = torch::TensorOptions().dtype(torch::kFloat64).device(z0.device());
@@ -67,6 +69,9 @@ SolveResult run(const Map& f, const torch::Tensor& z0, const SolverOptions& o, b
   while (k < o.max_iter()) {
     torch::Tensor fx = F(x);
     ++k;
+    // The solver's own arithmetic (norms, stop tests, the stepper's least squares) in full
+    // precision even when f runs under mixed-precision autocast.
+    util::NoAutocast full_precision;
     torch::Tensor xd = x.detach(), fd = fx.detach();
     torch::Tensor abs = (fd - xd).norm(2, 1).to(torch::kFloat64);  // (B,)
     torch::Tensor fnorm = fd.norm(2, 1).to(torch::kFloat64);

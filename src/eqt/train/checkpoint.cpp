@@ -167,8 +167,9 @@ void restore_optimizer(const Checkpoint& ck, torch::optim::AdamW& opt) {
     if (!ck.optim_exp_avg[i].defined()) continue;
     auto st = std::make_unique<torch::optim::AdamWParamState>();
     st->step(ck.optim_steps[i]);
-    st->exp_avg(ck.optim_exp_avg[i].clone());
-    st->exp_avg_sq(ck.optim_exp_avg_sq[i].clone());
+    // On the parameter's device: a run saved on one device resumes on another.
+    st->exp_avg(ck.optim_exp_avg[i].to(params[i].device(), /*non_blocking=*/false, /*copy=*/true));
+    st->exp_avg_sq(ck.optim_exp_avg_sq[i].to(params[i].device(), /*non_blocking=*/false, /*copy=*/true));
     opt.state()[state_key(opt, params[i])] = std::move(st);
   }
 }

@@ -19,7 +19,12 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
   std::vector<double> b_hit(buckets.size()), b_n(buckets.size()), b_exact(buckets.size()), b_seqs(buckets.size());
   auto batches = task.eval_batches(batch);
   if (max_batches > 0 && int64_t(batches.size()) > max_batches) batches.resize(size_t(max_batches));
-  for (const auto& b : batches) {
+  const torch::Device device = model.parameters().front().device();
+  for (const auto& batch : batches) {
+    data::Batch b = batch;  // on the model's device
+    b.tokens = b.tokens.to(device);
+    b.targets = b.targets.to(device);
+    if (b.bucket.defined()) b.bucket = b.bucket.to(device);
     auto out = model.forward(b.tokens, limits);
     auto valid = b.targets.ne(data::kIgnore);                                // (B, T)
     auto n = valid.sum().item<int64_t>();

@@ -1,6 +1,7 @@
 // eqt/train/trainer.cpp — see trainer.h.
 #include "eqt/train/trainer.h"
 
+#include "eqt/util/autocast.h"
 #include "eqt/util/memory_meter.h"
 
 #include "eqt/config/fields.h"
@@ -38,6 +39,7 @@ void TrainOptions::validate() const {
   if (warmup < 0) bad("warmup", std::to_string(warmup), ">= 0");
   if (schedule != "cosine" && schedule != "linear") bad("schedule", schedule, "cosine | linear");
   if (log_every < 1) bad("log_every", std::to_string(log_every), ">= 1");
+  if (precision != "fp32" && precision != "bf16") bad("precision", precision, "fp32 or bf16");
   if (!(ema >= 0 && ema < 1)) bad("ema", std::to_string(ema), "0 (off) or a decay in (0, 1)");
   if (eval_every < 0) bad("eval_every", std::to_string(eval_every), ">= 0");
   if (eval_batches < 0) bad("eval_batches", std::to_string(eval_batches), ">= 0");
@@ -132,7 +134,7 @@ void Trainer::resume(const Checkpoint& ck) {
   if (ck.rng_train.defined()) gen_.set_state(ck.rng_train);
   if (o_.ema > 0 && !ck.ema.empty()) {
     TORCH_CHECK(ck.ema.size() == ema_.size(), "resume: EMA size differs");
-    for (size_t i = 0; i < ema_.size(); ++i) ema_[i] = ck.ema[i].clone();
+    for (size_t i = 0; i < ema_.size(); ++i) ema_[i] = ck.ema[i].to(ema_[i].device(), false, /*copy=*/true);
   }
   if (ck.rng_global.defined()) {
     at::Generator global = at::detail::getDefaultCPUGenerator();  // shares the default's state
@@ -168,6 +170,8 @@ TrainResult Trainer::run(int64_t until) {
   int64_t window_peak = 0;  // bytes: the most tensor memory live during a step of the window
   const bool metered = util::MemoryMeter::installed();
   const auto& cfg = model_->config();
+  const torch::Device device = model_->parameters().front().device();
+  const bool bf16 = o_.precision == "bf16";
   CollapseWatch watch(CollapseWatchOptions().cap(models::find_family(cfg.family).has_solver ? cfg.train_max_iter : 0),
                       cfg.vocab);
   for (; step_ < last; ++step_) {
@@ -185,8 +189,16 @@ TrainResult Trainer::run(int64_t until) {
       const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
       auto batch = world > 1 ? shard_of(global, rank, world) : global;
       const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
-      auto out = model_->forward(batch.tokens);
-      auto loss = training_loss(out, batch.targets, count, share);
+      models::ModelOutput out;
+      {
+        util::AutocastScope mixed(device.type(), bf16);
+        out = model_->forward(batch.tokens.to(device));
+      }
+      if (bf16) {  // the loss in float32
+        out.logits = out.logits.to(torch::kFloat32);
+        if (out.aux_loss.defined()) out.aux_loss = out.aux_loss.to(torch::kFloat32);
+      }
+      auto loss = training_loss(out, batch.targets.to(device), count, share);
       if (sync_ && m + 1 == o_.accum) sync_->arm();
       (loss / double(o_.accum)).backward();
       loss_sum += loss.item<double>() / double(o_.accum);

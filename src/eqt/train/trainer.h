@@ -14,6 +14,10 @@
 // predicted tokens), so summing gradients over ranks (dist::GradSync) gives exactly the
 // single-process gradient, for any W and uneven shards. Rank 0 alone prints, validates and
 // writes; the batch order does not depend on W, so a run resumes with any number of ranks.
+// Device: the model's (move it before constructing the Trainer); batches follow it, and
+// checkpoints hold CPU tensors, so a run resumes on any device. Precision bf16: the
+// forward (and the solver's evaluations of f) under bfloat16 autocast, the loss, backward,
+// optimizer and the solver's own arithmetic in float32.
 // What it is not: a place that knows any family.
 #pragma once
 
@@ -46,6 +50,7 @@ struct TrainOptions {
   double ema = 0.0;        // decay of the weights' exponential moving average (0: off)
   int64_t eval_every = 0;  // steps between validation lines (0: only at the end)
   int64_t eval_batches = 4;  // held-out batches per validation line (0: all)
+  std::string precision = "fp32";  // fp32 | bf16 (autocast of the training forward, util/autocast.h)
 
   template <class V>
   void visit(V& v) {
@@ -65,6 +70,7 @@ struct TrainOptions {
     v("ema", ema, "EMA decay of the weights, used for validation and eval (0: off)");
     v("eval_every", eval_every, "steps between validation lines (0: only at the end)");
     v("eval_batches", eval_batches, "held-out batches per validation line (0: all)");
+    v("precision", precision, "fp32 | bf16: the training forward under bfloat16 autocast (float32 weights)");
   }
   void validate() const;
 };

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 // LibTorch 2.3 made Allocator::allocate non-const and added the pure copy_data.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
@@ -31,30 +33,48 @@ void add_bytes(int64_t n) {
   }
 }
 
-// Owns the inner allocation and remembers its size for the deleter.
-struct Counted {
-  c10::DataPtr inner;
-  int64_t bytes;
-};
+// The inner allocator's blocks are handed out as they are (data pointer = context, as
+// Allocator::raw_allocate requires: oneDNN's bf16 kernels allocate that way), with their
+// sizes kept beside them for the deleter.
+std::mutex g_sizes_mu;
+std::unordered_map<void*, int64_t> g_sizes;  // under g_sizes_mu
+c10::DeleterFnPtr g_inner_delete = nullptr;
 
-void delete_counted(void* ctx) {
-  auto* c = static_cast<Counted*>(ctx);
-  g_current.fetch_sub(c->bytes);
-  delete c;  // releases the inner DataPtr through the inner allocator's deleter
+void delete_counted(void* ptr) {
+  if (!ptr) return;
+  int64_t bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(g_sizes_mu);
+    auto it = g_sizes.find(ptr);
+    if (it != g_sizes.end()) {
+      bytes = it->second;
+      g_sizes.erase(it);
+    }
+  }
+  g_current.fetch_sub(bytes);
+  g_inner_delete(ptr);
 }
 
 class CountingAllocator final : public c10::Allocator {
  public:
-  explicit CountingAllocator(c10::Allocator* inner) : inner_(inner) {}
+  explicit CountingAllocator(c10::Allocator* inner) : inner_(inner) {
+    TORCH_CHECK(inner->raw_deleter() != nullptr, "MemoryMeter: the CPU allocator has no raw deleter to wrap");
+    g_inner_delete = inner->raw_deleter();
+  }
 
   c10::DataPtr allocate(size_t n) EQT_ALLOCATE_CONST override {
-    auto* c = new Counted{inner_->allocate(n), int64_t(n)};
-    add_bytes(c->bytes);
-    void* data = c->inner.get();
-    c10::Device dev = c->inner.device();
-    return {data, c, &delete_counted, dev};
+    c10::DataPtr d = inner_->allocate(n);
+    TORCH_CHECK(d.get() == d.get_context(), "MemoryMeter: the CPU allocator returned a context-carrying block");
+    const c10::Device dev = d.device();
+    void* p = d.release_context();
+    if (p) {
+      std::lock_guard<std::mutex> lock(g_sizes_mu);
+      g_sizes[p] = int64_t(n);
+    }
+    add_bytes(p ? int64_t(n) : 0);
+    return {p, p, &delete_counted, dev};
   }
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+  c10::DeleterFnPtr raw_deleter() const override { return &delete_counted; }
 #if EQT_ALLOCATOR_HAS_COPY_DATA
   void copy_data(void* dest, const void* src, std::size_t count) const override {
     std::memcpy(dest, src, count);
