@@ -3,34 +3,19 @@
 // that evaluates on the CPU to the GPU's metrics (loss within 1e-4 relative: the same
 // weights, different kernels), and resumes on the CPU; and a CPU checkpoint evaluates on
 // the GPU the same way.
-#include "eqt/data/parity.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/trainer.h"
+#include "train/small_run.h"
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
 
 using namespace eqt;
 
 namespace {
 
-std::shared_ptr<data::Task> parity() {
-  data::ParityOptions p;
-  p.length = 8;
-  p.n_train = 128;
-  p.n_test = 64;
-  return std::make_shared<data::ParityTask>(p);
-}
-
 std::shared_ptr<models::ModelImpl> tiny(const std::string& family) {
-  auto c = models::ModelConfig::preset(family);
-  c.vocab = 2;
-  c.d_model = 16;
-  c.n_heads = 2;
-  c.n_layers = 1;
   torch::manual_seed(0);
-  return models::make_model(c);
+  return models::make_model(test::small_config(family));
 }
 
 double loss_on(const std::string& ckpt, torch::Device dev, const data::Task& task) {
@@ -44,15 +29,14 @@ class Device : public ::testing::TestWithParam<std::tuple<std::string, std::stri
 TEST_P(Device, CheckpointsMoveBetweenGpuAndCpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: this test runs where a GPU is present";
   const auto [family, precision] = GetParam();
-  auto task = parity();
+  auto task = test::small_parity(128);
   train::TrainOptions o;
   o.steps = 4;
   o.batch = 16;
   o.warmup = 1;
   o.log_every = 100;
   o.precision = precision;
-  const std::string dir = ::testing::TempDir() + "eqt_device_" + family + "_" + precision;
-  std::filesystem::remove_all(dir);
+  const std::string dir = test::fresh_dir("eqt_device_" + family + "_" + precision);
   auto model = tiny(family);
   model->to(torch::kCUDA);
   train::Trainer(model, task, o, dir).run();

@@ -4,14 +4,13 @@
 // inputs are rounded by up to 2^-9 ~ 2e-3 relative; the sums accumulate in float32, and a
 // few layers compound the rounding to ~1 % of an activation. So: loss within 2 %, every
 // gradient within 10 % in norm of the float32 one (cosine > 0.99), equilibria within 3 %.
-// EqT's unrolled refinement differentiates through grad_h E (a second derivative), so the
-// rounding enters twice on its path: 15 % there (measured: 10 %, on refine_norm's weight).
 // A bf16 forward that went wrong (a solver stepping in bf16, a loss in bf16, a missing
 // cast back) is off by far more, or not finite.
 #include "eqt/data/parity.h"
 #include "eqt/models/family.h"
 #include "eqt/train/loss.h"
 #include "eqt/util/autocast.h"
+#include "models/tiny.h"
 
 #include <gtest/gtest.h>
 
@@ -44,14 +43,8 @@ class Precision : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Precision, Bf16MatchesFp32WithinBfloat16Rounding) {
   torch::manual_seed(3);
-  auto c = models::ModelConfig::preset(GetParam());
+  auto c = test::tiny(GetParam());  // d_model 32
   c.vocab = 2;
-  c.d_model = 32;
-  c.n_heads = 2;
-  c.n_layers = 2;
-  c.train_max_iter = 40;
-  c.train_tol = 1e-4;
-  c.eqt_rev_window = 4;
   auto model = models::make_model(c);
   model->train();
   data::ParityOptions po;
@@ -77,7 +70,7 @@ TEST_P(Precision, Bf16MatchesFp32WithinBfloat16Rounding) {
   std::printf("  %s: loss rel diff %.2e, worst gradient rel diff %.2e (%s), worst cosine %.5f\n", GetParam().c_str(),
               dloss, worst_rel, worst_name.c_str(), worst_cos);
   EXPECT_LT(dloss, 2e-2);
-  EXPECT_LT(worst_rel, c.family == "eqt" ? 0.15 : 0.1);
+  EXPECT_LT(worst_rel, 0.1);
   EXPECT_GT(worst_cos, 0.99);
   if (models::find_family(c.family).has_solver) {
     torch::NoGradGuard ng;

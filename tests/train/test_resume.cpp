@@ -3,6 +3,7 @@
 #include "eqt/data/parity.h"
 #include "eqt/io/tensor_file.h"
 #include "eqt/train/trainer.h"
+#include "train/small_run.h"
 
 #include <gtest/gtest.h>
 
@@ -15,25 +16,9 @@ using namespace eqt;
 
 namespace {
 
-std::shared_ptr<data::Task> small_parity() {
-  data::ParityOptions p;
-  p.length = 8;
-  p.n_train = 256;
-  p.n_test = 64;
-  return std::make_shared<data::ParityTask>(p);
-}
+using test::small_parity;
 
-models::ModelConfig small_model(const std::string& family) {
-  auto c = models::ModelConfig::preset(family);
-  c.vocab = 2;
-  c.d_model = 16;
-  c.n_heads = 2;
-  c.n_layers = 1;
-  c.eqt_steps = c.eqt_eval_steps = 2;
-  c.eqt_rev_window = 3;
-  c.train_min_iter = 0;
-  return c;
-}
+models::ModelConfig small_model(const std::string& family) { return test::small_config(family); }
 
 train::TrainOptions opts(const std::string& precision = "fp32") {
   train::TrainOptions o;
@@ -46,11 +31,7 @@ train::TrainOptions opts(const std::string& precision = "fp32") {
   return o;
 }
 
-std::string dir(const std::string& name) {
-  auto d = ::testing::TempDir() + "eqt_resume_" + name;
-  std::filesystem::remove_all(d);
-  return d;
-}
+std::string dir(const std::string& name) { return test::fresh_dir("eqt_resume_" + name); }
 
 // (family, precision): a bf16 run resumes exactly too (the same operations in the same order).
 class Resume : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};

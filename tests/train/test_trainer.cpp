@@ -2,6 +2,7 @@
 // weights follows its recurrence, and the learning-rate schedule has its closed form.
 #include "eqt/data/task.h"
 #include "eqt/train/trainer.h"
+#include "train/small_run.h"
 
 #include <gtest/gtest.h>
 
@@ -41,13 +42,8 @@ class RowsInOrder final : public data::Task {
 };
 
 std::shared_ptr<models::ModelImpl> tiny_standard() {
-  auto c = models::ModelConfig::preset("standard");
-  c.vocab = 2;
-  c.d_model = 16;
-  c.n_heads = 2;
-  c.n_layers = 1;
   torch::manual_seed(0);
-  return models::make_model(c);
+  return models::make_model(test::small_config("standard"));
 }
 
 std::string dir(const std::string& name) {
