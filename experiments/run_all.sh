@@ -7,7 +7,7 @@ here=$(dirname "$0")
 eqt=${EQT:-$here/../build/eqt}
 root=${1:?usage: run_all.sh OUT_ROOT}
 export OPENBLAS_NUM_THREADS=1
-for spec in memory-depth text parity-length sudoku maze text-deq parity-length-128; do
+for spec in memory-depth text text-compute parity-length sudoku maze text-deq parity-length-128; do
   [ -f "$here/$spec.json" ] || continue
   echo "== $spec"
   "$eqt" sweep "$here/$spec.json" --out "$root/$spec" --jobs 2
