@@ -2,7 +2,8 @@
 # scripts/compare.sh — the README's main job: train a small attractor model and a standard
 # transformer of equal parameter count on one task (default: byte-level language modelling
 # on the King James Bible), evaluate both on held-out data, measure the attractor's
-# internalisation curve, write plots, and print one comparison table.
+# internalisation curve, write plots, and print one comparison table; then measure where
+# a closed loop pays at this scale: training memory against effective depth.
 #   scripts/compare.sh [TASK] [extra eqt train flags...]      e.g. scripts/compare.sh parity
 # Environment: EQT (binary, default build/eqt), OUT (default runs/compare-TASK-DATE-TIME).
 set -eu
@@ -22,3 +23,10 @@ for model in standard attractor; do
   "$eqt" plot "$out/$model" > /dev/null
 done
 "$eqt" compare "$out/standard" "$out/attractor"
+# Where a closed loop does pay at this scale (docs/results.md, experiment d): training
+# memory stays flat as the attractor's solver runs more iterations, while an unrolled
+# looped model's grows with every one. ~3 minutes: 24 short runs, two at a time.
+echo "== training memory vs effective depth (experiments/memory-depth.json) =="
+"$eqt" sweep "$(dirname "$0")/../experiments/memory-depth.json" --out "$out/memory-depth" --jobs 2 > /dev/null
+grep -E "^\| (cell|depth)" "$out/memory-depth/results.md" | cut -d'|' -f2,3,10,12
+echo "(peak tensor MB of a training step; table and plots: $out/memory-depth/results.md)"
