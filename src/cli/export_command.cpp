@@ -1,0 +1,107 @@
+// cli/export_command.cpp — `eqt export` and `eqt import`: a trained run's weights as a
+// safetensors file (io/safetensors.h) for the PyTorch world, and such a file back as a run
+// folder that eval, generate and serve accept.
+// export: the EMA weights by default (what validation measured), --raw-weights for the
+// trained ones; tensor names as eqt registers them ("blocks.0.attn.q.weight"); metadata
+// "eqt.model" (the model config, JSON), "eqt.task" (the task options, JSON), "eqt.weights",
+// "eqt.step", "eqt.version", and "format": "pt".
+// import: the model is built from "eqt.model" and every parameter and buffer must be in the
+// file with its shape; a missing, extra or misshapen tensor is refused by name.
+// What it is not: a converter of other projects' layouts (the Attractor reference's names
+// are a separate mapping, not done yet), or an optimizer-state exchange.
+#include "cli/commands.h"
+
+#include "eqt/io/json_text.h"
+#include "eqt/io/safetensors.h"
+#include "eqt/models/model.h"
+#include "eqt/train/checkpoint.h"
+#include "eqt/train/run_folder.h"
+
+#include <filesystem>
+#include <set>
+
+namespace eqt::cli {
+namespace {
+
+struct ExportArgs {
+  std::string run, out;
+  bool raw_weights = false;
+};
+
+struct ImportArgs {
+  std::string file, out;
+};
+
+void run_export(const ExportArgs& a) {
+  bool ema = false;
+  auto ck = train::load_for_eval(a.run + "/checkpoint.eqt", !a.raw_weights, &ema);
+  io::SafeTensors st;
+  st.metadata = {{"format", "pt"},
+                 {"eqt.model", ck.model->config().to_json().dump()},
+                 {"eqt.task", ck.meta.at("task").dump()},
+                 {"eqt.weights", ema ? "ema" : "raw"},
+                 {"eqt.step", std::to_string(ck.meta.value("step", int64_t(0)))},
+                 {"eqt.version", EQT_VERSION}};
+  for (const auto& p : ck.model->named_parameters()) st.tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : ck.model->named_buffers()) st.tensors.emplace_back(b.key(), b.value());
+  io::save_safetensors(a.out, st);
+  std::printf("eqt export: %zu tensors (%s weights, %lld parameters) of %s to %s\n", st.tensors.size(),
+              ema ? "EMA" : "raw", (long long)ck.model->param_total(), a.run.c_str(), a.out.c_str());
+}
+
+void run_import(const ImportArgs& a) {
+  const std::string ckpt = a.out + "/checkpoint.eqt";
+  if (std::filesystem::exists(ckpt))
+    throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt + "); choose another --out");
+  auto st = io::load_safetensors(a.file);
+  auto need = [&](const std::string& key) {
+    auto it = st.metadata.find(key);
+    if (it == st.metadata.end())
+      throw std::invalid_argument("safetensors file '" + a.file + "' has no '" + key +
+                                  "' metadata: it was not written by `eqt export` (no other layout is read yet)");
+    return io::parse_json(it->second, "the " + key + " metadata of '" + a.file + "'");
+  };
+  auto cfg = models::ModelConfig::from_saved_json(need("eqt.model"));
+  auto task = need("eqt.task");
+  auto model = models::make_model(cfg);
+  std::set<std::string> used;
+  auto fill = [&](const std::string& name, torch::Tensor dst) {
+    const auto* src = st.find(name);
+    if (!src) throw std::invalid_argument("safetensors file '" + a.file + "' lacks tensor '" + name + "' of this " + cfg.family + " model");
+    if (src->sizes() != dst.sizes())
+      throw std::invalid_argument("safetensors file '" + a.file + "': tensor '" + name + "' has shape " +
+                                  c10::str(src->sizes()) + ", the model's is " + c10::str(dst.sizes()));
+    torch::NoGradGuard ng;
+    dst.copy_(*src);
+    used.insert(name);
+  };
+  for (const auto& p : model->named_parameters()) fill(p.key(), p.value());
+  for (const auto& b : model->named_buffers()) fill(b.key(), b.value());
+  for (const auto& [name, t] : st.tensors)
+    if (!used.count(name))
+      throw std::invalid_argument("safetensors file '" + a.file + "' holds tensor '" + name + "', which this " +
+                                  cfg.family + " model does not have");
+  std::filesystem::create_directories(a.out);
+  nlohmann::json meta = {{"step", 0}, {"task", task}, {"imported_from", std::filesystem::absolute(a.file).string()}};
+  train::save_checkpoint(ckpt, *model, nullptr, meta, nullptr);
+  std::printf("eqt import: %s (%s, %lld parameters) to %s\n", a.file.c_str(), cfg.family.c_str(),
+              (long long)model->param_total(), ckpt.c_str());
+}
+
+}  // namespace
+
+void register_export(CLI::App& app, int& /*exit_code*/) {
+  auto e = std::make_shared<ExportArgs>();
+  auto* ex = app.add_subcommand("export", "Write a run's weights as a safetensors file (EMA weights by default)");
+  ex->add_option("--run", e->run, "run folder (with checkpoint.eqt)")->required();
+  ex->add_option("--out", e->out, "the .safetensors file to write")->required();
+  ex->add_flag("--raw-weights", e->raw_weights, "the trained weights, not their EMA");
+  ex->callback([e] { run_export(*e); });
+  auto i = std::make_shared<ImportArgs>();
+  auto* im = app.add_subcommand("import", "Make a run folder from a safetensors file written by `eqt export`");
+  im->add_option("file", i->file, "the .safetensors file")->required();
+  im->add_option("--out", i->out, "run folder to create")->required();
+  im->callback([i] { run_import(*i); });
+}
+
+}  // namespace eqt::cli
