@@ -3,12 +3,19 @@
 # (a 2-core machine: each run uses one thread). Resumable: run it again after an
 # interruption and each sweep skips its finished runs. Usage: experiments/run_all.sh OUT_ROOT
 set -e
-here=$(dirname "$0")
+here=$(cd "$(dirname "$0")" && pwd)
 eqt=${EQT:-$here/../build/eqt}
 root=${1:?usage: run_all.sh OUT_ROOT}
+mkdir -p "$root"
+root=$(cd "$root" && pwd)
 export OPENBLAS_NUM_THREADS=1
-for spec in memory-depth text text-compute parity-length sudoku maze text-deq parity-length-128; do
+for spec in memory-depth text text-compute parity-length maze sudoku tokenizer parity-length-128 text-deq; do
   [ -f "$here/$spec.json" ] || continue
   echo "== $spec"
-  "$eqt" sweep "$here/$spec.json" --out "$root/$spec" --jobs 2
+  if [ "$spec" = tokenizer ]; then
+    # The BPE the tokenizer sweep names, trained once on the KJV text; the sweep runs in the
+    # root so its relative path resolves.
+    [ -f "$root/kjv-bpe4096.model" ] || "$eqt" tokenizer train --vocab 4096 --out "$root/kjv-bpe4096.model"
+  fi
+  (cd "$root" && "$eqt" sweep "$here/$spec.json" --out "$root/$spec" --jobs 2)
 done

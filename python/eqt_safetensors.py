@@ -1,9 +1,13 @@
-"""Load a safetensors file written by `eqt export` with nothing but the standard library and
+"""Load a safetensors file written by `eqt export`, and save one (e.g. a PyTorch state dict
+for `eqt import --from attractor-reference`), with nothing but the standard library and
 torch (no `safetensors` package needed), e.g. into tests/reference/eqt_ref.py:
 
     meta, tensors = load("model.safetensors")
     cfg = json.loads(meta["eqt.model"])       # eqt's model config
     logits = eqt_ref.forward_loss(tensors, tokens, targets, cfg, list(tensors))[1]
+
+    sd = torch.load("attractor.pt")["model"]  # the reference's state dict
+    save("attractor.safetensors", {k: v for k, v in sd.items() if not v.is_complex()})
 
 Tensor names are eqt's parameter names ("blocks.0.attn.q.weight"). The format: u64
 little-endian header length, a JSON header {"__metadata__": {...}, name: {"dtype", "shape",
@@ -38,3 +42,26 @@ def load(path):
         x = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
         tensors[name] = x.reshape(e["shape"])
     return meta, tensors
+
+
+def save(path, tensors, metadata=None):
+    """Write tensors (dict name -> tensor; real dtypes only: safetensors has no complex one)
+    contiguous and little-endian, in the dict's order, with string metadata."""
+    names = {v: k for k, v in DTYPES.items()}
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    for name, t in tensors.items():
+        t = t.detach().cpu().contiguous()
+        if t.dtype not in names:
+            raise ValueError(f"{name}: dtype {t.dtype} has no safetensors name")
+        raw = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for raw in blobs:
+            f.write(raw)

@@ -13,6 +13,7 @@ packages=(
   libgloo-dev                         # c10d's CPU collectives (distributed training)
   libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libcpp-httplib-dev pkg-config       # eqt serve (HTTP), found through pkg-config
+  libsentencepiece-dev                # subword tokenizers (eqt tokenizer train, --tokenizer)
   python3 python3-torch               # tests only: the independent reference implementation
   bible-kjv                           # the default text corpus
 )

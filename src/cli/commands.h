@@ -24,6 +24,7 @@ void register_generate(CLI::App& app, int& exit_code);
 void register_serve(CLI::App& app, int& exit_code);
 void register_sweep(CLI::App& app, int& exit_code);
 void register_export(CLI::App& app, int& exit_code);  // export and import
+void register_tokenizer(CLI::App& app, int& exit_code);  // tokenizer train
 // `bench generate`, added to the `bench` subcommand that register_bench creates.
 void register_bench_generate(CLI::App& bench);
 void register_bench_train(CLI::App& bench);

@@ -7,17 +7,23 @@
 // "eqt.step", "eqt.version", and "format": "pt".
 // import: the model is built from "eqt.model" and every parameter and buffer must be in the
 // file with its shape; a missing, extra or misshapen tensor is refused by name.
-// What it is not: a converter of other projects' layouts (the Attractor reference's names
-// are a separate mapping, not done yet), or an optimizer-state exchange.
+// import --from attractor-reference: a state dict of the Attractor paper's PyTorch code
+// (models/attractor_reference.h) with its model config (--config, the reference's JSON), into
+// a text run (bytes, or --tokenizer) that eval, generate and serve accept.
+// What it is not: an optimizer-state exchange.
 #include "cli/commands.h"
+#include "cli/json_file.h"
 
+#include "eqt/data/make_task.h"
 #include "eqt/io/json_text.h"
 #include "eqt/io/safetensors.h"
+#include "eqt/models/attractor_reference.h"
 #include "eqt/models/model.h"
 #include "eqt/train/checkpoint.h"
 #include "eqt/train/run_folder.h"
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 namespace eqt::cli {
@@ -30,7 +36,50 @@ struct ExportArgs {
 
 struct ImportArgs {
   std::string file, out;
+  std::string from = "eqt";  // eqt | attractor-reference
+  std::string ref_config;    // attractor-reference: the reference's model config (JSON)
+  std::string data, tokenizer;
+  int64_t seq_len = 256;
 };
+
+// --from attractor-reference: map the reference's names and layout, then the same checks.
+void run_import_reference(const ImportArgs& a, const std::string& ckpt) {
+  if (a.ref_config.empty())
+    throw std::invalid_argument("--from attractor-reference needs --config FILE: the reference's model config as JSON "
+                                "(n_embd, num_attention_heads, nonlin_name, ...)");
+  const auto rc = read_json_file(a.ref_config);
+  nlohmann::json topt = {{"seq_len", a.seq_len}};
+  if (!a.data.empty()) topt["data"] = a.data;
+  if (!a.tokenizer.empty()) topt["tokenizer"] = a.tokenizer;
+  auto task = data::make_task("text", topt);
+  auto st = io::load_safetensors(a.file);
+  auto mapped = models::map_attractor_reference(rc, st.tensors, task->vocab(), "'" + a.file + "'");
+  mapped.config.max_seq = std::max(mapped.config.max_seq, task->seq_len());
+  auto model = models::make_model(mapped.config);
+  std::map<std::string, torch::Tensor> by_name(mapped.tensors.begin(), mapped.tensors.end());
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : model->named_parameters()) {
+      auto it = by_name.find(p.key());
+      TORCH_CHECK(it != by_name.end(), "attractor-reference mapping gives no tensor for ", p.key());
+      TORCH_CHECK(it->second.sizes() == p.value().sizes(), "attractor-reference mapping: ", p.key(), " is ",
+                  it->second.sizes(), ", the model's ", p.value().sizes());
+      p.value().copy_(it->second);
+      by_name.erase(it);
+    }
+  }
+  TORCH_CHECK(by_name.empty(), "attractor-reference mapping gives ", by_name.begin()->first, ", which the model lacks");
+  std::filesystem::create_directories(a.out);
+  auto task_meta = task->options();
+  task_meta["name"] = task->name();
+  nlohmann::json meta = {{"step", 0}, {"task", task_meta},
+                         {"imported_from", std::filesystem::absolute(a.file).string()}, {"imported_layout", "attractor-reference"}};
+  train::save_checkpoint(ckpt, *model, nullptr, meta, nullptr);
+  for (const auto& n : mapped.notes) std::printf("eqt import: note: %s\n", n.c_str());
+  std::printf("eqt import: %s (the Attractor reference's layout: %lld + %lld blocks, d_model %lld, %lld parameters) to %s\n",
+              a.file.c_str(), (long long)mapped.config.n_layers, (long long)mapped.config.head_layers,
+              (long long)mapped.config.d_model, (long long)model->param_total(), ckpt.c_str());
+}
 
 void run_export(const ExportArgs& a) {
   bool ema = false;
@@ -53,6 +102,10 @@ void run_import(const ImportArgs& a) {
   const std::string ckpt = a.out + "/checkpoint.eqt";
   if (std::filesystem::exists(ckpt))
     throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt + "); choose another --out");
+  if (a.from == "attractor-reference") return run_import_reference(a, ckpt);
+  if (!a.ref_config.empty() || !a.data.empty() || !a.tokenizer.empty())
+    throw std::invalid_argument("--config, --data and --tokenizer belong to --from attractor-reference; a file from "
+                                "`eqt export` carries its own model and task");
   auto st = io::load_safetensors(a.file);
   auto need = [&](const std::string& key) {
     auto it = st.metadata.find(key);
@@ -98,9 +151,15 @@ void register_export(CLI::App& app, int& /*exit_code*/) {
   ex->add_flag("--raw-weights", e->raw_weights, "the trained weights, not their EMA");
   ex->callback([e] { run_export(*e); });
   auto i = std::make_shared<ImportArgs>();
-  auto* im = app.add_subcommand("import", "Make a run folder from a safetensors file written by `eqt export`");
+  auto* im = app.add_subcommand("import", "Make a run folder from a safetensors file (eqt export, or the Attractor reference's)");
   im->add_option("file", i->file, "the .safetensors file")->required();
   im->add_option("--out", i->out, "run folder to create")->required();
+  im->add_option("--from", i->from, "eqt (a file from eqt export) | attractor-reference (a state dict of jacobfa/Attractor)")
+      ->capture_default_str()->check(CLI::IsMember({"eqt", "attractor-reference"}));
+  im->add_option("--config", i->ref_config, "attractor-reference: the reference's model config as JSON");
+  im->add_option("--data", i->data, "attractor-reference: the text task's UTF-8 file (default: the KJV Bible)");
+  im->add_option("--tokenizer", i->tokenizer, "attractor-reference: the SentencePiece model its ids come from (default: bytes)");
+  im->add_option("--seq-len", i->seq_len, "attractor-reference: the text task's window in tokens")->capture_default_str();
   im->callback([i] { run_import(*i); });
 }
 

@@ -56,7 +56,7 @@ void run_generate(const GenerateArgs& a) {
                    e.index == 0 ? "  (prompt)" : "");
     return true;
   });
-  if (!m.bytes || res.tokens.empty() || m.decode(res.tokens.back()) != "\n") std::fputc('\n', stdout);
+  if (!m.tokenizer || res.tokens.empty() || m.decode(res.tokens.back()) != "\n") std::fputc('\n', stdout);
   std::fflush(stdout);
   if (a.stats)
     std::fprintf(stderr,

@@ -37,6 +37,8 @@ void InferenceArgs::add(CLI::App* cmd) {
   r->excludes(c);
   cmd->add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_flag("--raw-weights", raw_weights, "use the trained weights, not their EMA");
+  cmd->add_option("--tokenizer", tokenizer,
+                  "text runs with a SentencePiece tokenizer: where its model file is now (default: where it was)");
   refine.add(cmd);
 }
 
@@ -64,7 +66,9 @@ InferenceModel load_inference_model(const InferenceArgs& a) {
   auto ck = train::load_for_eval(m.source, !a.raw_weights);
   m.model = ck.model;
   m.task = ck.meta.at("task").value("name", std::string("?"));
-  m.bytes = m.task == "text" && ck.meta.at("task").value("tokenizer", std::string("bytes")) == "bytes";
+  if (m.task == "text") m.tokenizer = data::tokenizer_from_options(ck.meta.at("task"), a.tokenizer);
+  else if (!a.tokenizer.empty())
+    throw std::invalid_argument("--tokenizer '" + a.tokenizer + "': this " + m.task + " model reads token ids, not text");
   a.refine.limits.applied_to(m.model->config());  // refuses bad limits before any work
   m.limits = a.refine.limits;
   m.model->to(dev);
@@ -74,10 +78,7 @@ InferenceModel load_inference_model(const InferenceArgs& a) {
 
 std::vector<int64_t> InferenceModel::encode(const std::string& prompt) const {
   std::vector<int64_t> ids;
-  if (bytes) {
-    for (unsigned char ch : prompt) ids.push_back(ch);
-    return ids;
-  }
+  if (tokenizer) return tokenizer->encode(prompt);
   std::istringstream in(prompt);
   std::string word;
   const int64_t V = model->config().vocab;
@@ -98,7 +99,7 @@ std::vector<int64_t> InferenceModel::encode(const std::string& prompt) const {
 }
 
 std::string InferenceModel::decode(int64_t token) const {
-  return bytes ? std::string(1, char(token)) : std::to_string(token) + " ";
+  return tokenizer ? tokenizer->token_bytes(token) : std::to_string(token) + " ";
 }
 
 size_t utf8_complete_prefix(const std::string& s) {

@@ -1,10 +1,11 @@
 // cli/inference_model.h — what `eqt generate`, `eqt serve` and `eqt bench generate` share:
 // the flags that say where a trained model comes from, on which device it runs and how it
-// refines at inference; and the prompt codec its task implies (bytes for text models,
-// whitespace-separated token ids for the others).
-// What it is not: a tokenizer library (byte level is the only tokenizer eqt trains with).
+// refines at inference; and the prompt codec its task implies (the run's tokenizer for text
+// models: bytes or its SentencePiece model; whitespace-separated token ids for the others).
+// What it is not: a tokenizer (data/tokenizer.h is).
 #pragma once
 
+#include "eqt/data/tokenizer.h"
 #include "eqt/models/model.h"
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,7 @@ struct RefinementArgs {
 
 struct InferenceArgs {
   std::string run, checkpoint, device = "cpu";
+  std::string tokenizer;  // text runs: where the run's SentencePiece model is now (checked by hash)
   bool raw_weights = false;
   RefinementArgs refine;
   void add(CLI::App* cmd);
@@ -33,12 +35,12 @@ struct InferenceModel {
   std::shared_ptr<models::ModelImpl> model;  // in eval mode, on the chosen device
   std::string source;                        // the checkpoint file
   std::string task;                          // the task it was trained on
-  bool bytes = false;                        // byte-level text: prompts are text
+  std::shared_ptr<data::Tokenizer> tokenizer;  // text runs: prompts are text; null: token ids
   models::RefineLimits limits;               // --tol, --max-steps, ...: passed to every forward
 
-  // Prompt -> token ids (bytes, or whitespace-separated ids); errors name the bad word.
+  // Prompt -> token ids (by the tokenizer, or whitespace-separated ids); errors name the bad word.
   std::vector<int64_t> encode(const std::string& prompt) const;
-  // One token -> its text: the byte itself, or "<id> ".
+  // One token -> its text: the bytes it stands for, or "<id> ".
   std::string decode(int64_t token) const;
 };
 

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   eqt::cli::register_serve(app, exit_code);
   eqt::cli::register_sweep(app, exit_code);
   eqt::cli::register_export(app, exit_code);
+  eqt::cli::register_tokenizer(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

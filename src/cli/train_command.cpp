@@ -17,6 +17,7 @@
 #include "eqt/train/evaluate.h"
 #include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"
+#include "eqt/train/weights.h"
 #include "eqt/util/memory_meter.h"
 
 #include <algorithm>
@@ -36,7 +37,7 @@ namespace {
 struct TaskArgs {
   std::optional<int64_t> length, n_train, n_test, seq_len, size, min_path, min_clues, data_seed;
   std::optional<double> loops;
-  std::string data;
+  std::string data, tokenizer;
   bool no_augment = false;
   void add(CLI::App* cmd) {
     cmd->add_option("--length", length, "parity: sequence length (default 16)")->check(at_least(1));
@@ -44,7 +45,9 @@ struct TaskArgs {
     cmd->add_option("--n-test", n_test, "parity, sudoku, maze: held-out examples")->check(at_least(1));
     cmd->add_option("--data-seed", data_seed, "seed of the task's data (default 0)")->check(at_least(0));
     cmd->add_option("--data", data, "text: a UTF-8 file (default: the KJV Bible); sudoku, maze: a puzzle file");
-    cmd->add_option("--seq-len", seq_len, "text: bytes per window (default 128)")->check(at_least(1));
+    cmd->add_option("--seq-len", seq_len, "text: tokens per window (default 128)")->check(at_least(1));
+    cmd->add_option("--tokenizer", tokenizer,
+                    "text: a SentencePiece model from `eqt tokenizer train` (default: bytes); eval: where the run's is now");
     cmd->add_option("--size", size, "maze: side N of the N x N grid (default 11)")->check(at_least(1));
     cmd->add_option("--min-path", min_path, "maze: minimum moves from S to G (default 10)")->check(at_least(1));
     cmd->add_option("--loops", loops, "maze: fraction of inner walls removed to make loops (default 0)")
@@ -67,6 +70,7 @@ struct TaskArgs {
     set("loops", loops);
     set("min_clues", min_clues);
     if (!data.empty()) o["data"] = data;
+    if (!tokenizer.empty()) o["tokenizer"] = tokenizer;
     if (no_augment) o["augment"] = false;
   }
   // The flag that sets a task option apply() writes (for messages): seed <- --data-seed,
@@ -101,6 +105,7 @@ struct TrainArgs {
   std::optional<std::string> model, task;  // unset: attractor, parity (new runs); the checkpoint's (--resume)
   std::string config, out, device = "cpu";
   std::optional<std::string> precision;  // unset: the preset's / checkpoint's (fp32 by default)
+  std::optional<std::string> init_from;  // a run folder whose (EMA) weights start this run
   bool resume = false, dry_run = false;
   std::optional<int64_t> steps, batch, seed;
   std::optional<double> lr;
@@ -118,6 +123,8 @@ struct Prepared {
 
 Prepared prepare(const TrainArgs& a, bool talk) {
   if (a.out.empty()) throw std::invalid_argument("--out DIR is required");
+  if (a.resume && a.init_from)
+    throw std::invalid_argument("--init-from starts a new run from another's weights; --resume continues this one: pass one of them");
   const std::string ckpt = a.out + "/checkpoint.eqt";
   std::shared_ptr<models::ModelImpl> model;
   std::shared_ptr<data::Task> task;
@@ -153,15 +160,38 @@ Prepared prepare(const TrainArgs& a, bool talk) {
     if (std::filesystem::exists(ckpt) && !a.dry_run)
       throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt +
                                   "); pass --resume to continue it, or choose another --out");
+    // --init-from: the weights (EMA when kept: what its validation measured) of another run,
+    // with its architecture unless --config gives one, which must then match it by name.
+    std::optional<train::Checkpoint> src;
+    std::string family = a.model.value_or(models::family_name(models::FamilyKind::Attractor));
+    if (a.init_from) {
+      const std::string file = *a.init_from + "/checkpoint.eqt";
+      if (!std::filesystem::exists(file))
+        throw std::invalid_argument("--init-from '" + *a.init_from + "': no checkpoint.eqt there; expected a run folder");
+      src = train::load_for_eval(file, /*use_ema=*/true);
+      const auto& from = src->model->config().family;
+      if (a.model && *a.model != from)
+        throw std::invalid_argument("--init-from '" + *a.init_from + "' holds a model of family " + from + ", not --model " +
+                                    *a.model + "; drop --model or start from a " + *a.model + " run");
+      family = from;
+    }
     nlohmann::json overrides = nlohmann::json::object();
     a.task_args.apply(overrides);
-    auto p = load_preset(a.model.value_or(models::family_name(models::FamilyKind::Attractor)),
-                         a.task.value_or("parity"), a.config, overrides, talk);
+    auto p = load_preset(family, a.task.value_or("parity"), a.config, overrides, talk);
     task = p.task;
     topt = p.topt;
     if (a.seed) topt.seed = uint64_t(*a.seed);
     torch::manual_seed(topt.seed);
-    model = models::make_model(p.cfg);
+    model = models::make_model(src && a.config.empty() ? src->model->config() : p.cfg);
+    if (src && model->config().vocab != task->vocab())
+      throw std::invalid_argument("--init-from '" + *a.init_from + "': its model reads " +
+                                  std::to_string(model->config().vocab) + " token ids, but the " + task->name() +
+                                  " task here has " + std::to_string(task->vocab()) +
+                                  "; start from a run of a task with the same vocabulary");
+    if (src) {
+      train::copy_weights_by_name(*src->model, {}, *model, "run '" + *a.init_from + "'");
+      if (talk) std::printf("eqt train: weights from %s (a new optimizer state)\n", a.init_from->c_str());
+    }
   }
   if (a.steps) topt.steps = *a.steps;
   if (a.batch) topt.batch = *a.batch;
@@ -216,8 +246,9 @@ void run_train(const TrainArgs& a) {
   torch::Device device = parse_device(a.device);
   if (device.is_cuda() && env.distributed() && a.device == "cuda") device = torch::Device(torch::kCUDA, env.local_rank);
   model->to(device);  // before the Trainer builds its optimizer over the parameters
-  const nlohmann::json resolved = {
+  nlohmann::json resolved = {
       {"model", model->config().to_json()}, {"train", config::to_json(topt)}, {"task", task->options()}};
+  if (a.init_from) resolved["init_from"] = *a.init_from;
   if (main_rank)
     std::printf("eqt train: %s on %s, %lld parameters, %lld steps, %s, %s, out %s\n", model->config().family.c_str(),
                 task->name().c_str(), (long long)model->param_total(), (long long)topt.steps, device.str().c_str(),
@@ -320,6 +351,8 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   cmd->add_option("--config", a->config, "JSON {model, train, task} (default: configs/<model>-<task>.json)");
   cmd->add_option("--out", a->out, "run folder")->required();
   cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
+  cmd->add_option("--init-from", a->init_from,
+                  "start from this run folder's weights (EMA if kept; its architecture unless --config), new optimizer");
   cmd->add_flag("--dry-run", a->dry_run, "build task and model, print the resolved config, and stop");
   cmd->add_option("--steps", a->steps, "override the preset's optimizer steps")->check(at_least(1));
   cmd->add_option("--batch", a->batch, "override the preset's batch size")->check(at_least(1));

@@ -10,27 +10,14 @@
 - a hung worker (SIGSTOP) ends the run after --dist-timeout, the message naming that rank.
 Usage: check_distributed.py EQT_BINARY"""
 import json, os, signal, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_check  # noqa: E402
 
 eqt = sys.argv[1]
-work = tempfile.mkdtemp(prefix="eqt_dist_")
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+checks = cli_check.Checks(sys.argv[1], "eqt_dist_")
+work, env, check, run, failures = checks.work, checks.env, checks.check, checks.run, checks.failures
 for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "EQT_LAUNCHED"):
     env.pop(k, None)
-failures = []
-
-
-def check(cond, what):
-    print(("  ok   " if cond else "  FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args, ok=True):
-    r = subprocess.run([eqt, *args], capture_output=True, text=True, env=env)
-    if ok and r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit(f"FAIL: eqt {' '.join(args)} exited {r.returncode}")
-    return r
 
 
 def config(name, model):
@@ -216,5 +203,4 @@ bad = run("train", "--model", "standard", "--task", "parity", "--batch", "1", "-
 check(bad.returncode != 0 and "--batch 1 does not split over --nproc 2" in bad.stderr, "batch < nproc is refused: " +
       bad.stderr.strip())
 
-print(f"{len(failures)} failures")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -7,6 +7,8 @@ equal the checkpoint's EMA weights bit for bit; `eqt import` of the file evaluat
 original run's metrics exactly; damaged files are refused by name.
 Usage: check_export.py EQT_BINARY SOURCE_DIR"""
 import json, os, struct, subprocess, sys, tempfile
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_check  # noqa: E402
 
 import torch
 
@@ -18,23 +20,8 @@ import eqt_ref  # noqa: E402
 import tensor_file  # noqa: E402
 
 torch.set_num_threads(1)
-work = tempfile.mkdtemp(prefix="eqt_export_")
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-failures = []
-
-
-def check(cond, what):
-    print(("  ok   " if cond else "  FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args, ok=True):
-    r = subprocess.run([eqt, *args], capture_output=True, text=True, env=env)
-    if ok and r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit(f"FAIL: eqt {' '.join(args)} exited {r.returncode}")
-    return r
+checks = cli_check.Checks(sys.argv[1], "eqt_export_")
+work, env, check, run, failures = checks.work, checks.env, checks.check, checks.run, checks.failures
 
 
 tiny = ["--task", "parity", "--length", "8", "--n-train", "64", "--n-test", "32", "--batch", "8", "--steps", "3"]
@@ -98,5 +85,4 @@ for what, path, want in cases:
     r = run("import", path, "--out", os.path.join(work, "bad"), ok=False)
     check(r.returncode != 0 and want in r.stderr and path in r.stderr, f"{what}: {r.stderr.strip()[:160]}")
 
-print(f"{len(failures)} failures")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -7,17 +7,12 @@ out-of-range requests with the server still answering afterwards, and a clean SI
 Also `eqt generate` (streamed text equals the server's) and its user errors.
 Usage: check_serve.py EQT_BINARY"""
 import json, os, signal, subprocess, sys, tempfile, threading, urllib.error, urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_check  # noqa: E402
 
 eqt = sys.argv[1]
-work = tempfile.mkdtemp(prefix="eqt_serve_")
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-failures = []
-
-
-def check(cond, what):
-    print(("  ok   " if cond else "  FAIL ") + what)
-    if not cond:
-        failures.append(what)
+checks = cli_check.Checks(sys.argv[1], "eqt_serve_")
+work, env, check, run, failures = checks.work, checks.env, checks.check, checks.run, checks.failures
 
 
 corpus = os.path.join(work, "corpus.txt")

@@ -6,19 +6,14 @@ seed, time and memory), results.md (mean ± std per cell) and SVG plots; a diffe
 in the same folder and malformed specs are refused by name.
 Usage: check_sweep.py EQT_BINARY SOURCE_DIR"""
 import json, os, signal, subprocess, sys, tempfile
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_check  # noqa: E402
 
 eqt, src = sys.argv[1], sys.argv[2]
-work = tempfile.mkdtemp(prefix="eqt_sweep_")
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+checks = cli_check.Checks(sys.argv[1], "eqt_sweep_")
+work, env, check, run, failures = checks.work, checks.env, checks.check, checks.run, checks.failures
 spec = os.path.join(src, "experiments", "smoke.json")
 out = os.path.join(work, "sweep")
-failures = []
-
-
-def check(cond, what):
-    print(("  ok   " if cond else "  FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 # First attempt: killed, with its process group (the training child too), as soon as one
@@ -75,5 +70,4 @@ for name, patch, want in [("family", {"families": ["standard", "transformer9"]},
     r = subprocess.run([eqt, "sweep", path, "--out", os.path.join(work, "bad")], capture_output=True, text=True, env=env)
     check(r.returncode == 2 and want in r.stderr, f"bad {name}: {r.stderr.strip()}")
 
-print(f"{len(failures)} failures")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -47,8 +47,8 @@ TEST(Text, SplitAndWindows) {
   o.val_fraction = 0.1;
   o.val_windows = 0;
   data::TextTask t(o);
-  EXPECT_EQ(t.train_bytes(), 3600);
-  EXPECT_EQ(t.val_bytes(), 400);
+  EXPECT_EQ(t.train_tokens(), 3600);
+  EXPECT_EQ(t.val_tokens(), 400);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   auto b = t.train_batch(8, gen);
   ASSERT_EQ(b.tokens.sizes(), (std::vector<int64_t>{8, 16}));

@@ -46,7 +46,7 @@ TEST(Config, BadValuesAreNamed) {
     }
   };
   expect_named({{"family", "rnn"}}, "family");
-  expect_named({{"block", {{"mlp", "gelu"}}}}, "block.mlp");
+  expect_named({{"block", {{"mlp", "geglu"}}}}, "block.mlp");
   expect_named({{"block", {{"d_model", "wide"}}}}, "block.d_model");
   expect_named({{"block", {{"d_model", 30}, {"n_heads", 4}}}}, "block.d_model");
   expect_named({{"solver", {{"method", "newton"}}}}, "newton");

@@ -49,7 +49,7 @@ TEST_P(Reference, LogitsLossAndGradientsMatchPython) { check_against_python(test
 INSTANTIATE_TEST_SUITE_P(AllFamilies, Reference, ::testing::ValuesIn(test::families()));
 
 TEST(ReferenceVariants, OtherBlockOptions) {
-  // SwiGLU, LayerNorm, sinusoidal positions, no QK-norm, additive injection, IFT gradients.
+  // SwiGLU, GELU, LayerNorm, sinusoidal positions, no QK-norm, additive injection, IFT gradients.
   auto looped = test::tiny("looped");
   looped.mlp = "swiglu";
   looped.norm = "layer";
@@ -57,6 +57,9 @@ TEST(ReferenceVariants, OtherBlockOptions) {
   looped.qk_norm = false;
   looped.inject = "add";
   check_against_python(looped, "looped_variant");
+  auto gelu = test::tiny("attractor");  // the Attractor reference code's default feed-forward
+  gelu.mlp = "gelu";
+  check_against_python(gelu, "attractor_gelu");
   auto attractor = test::tiny("attractor");
   attractor.grad = "ift";
   attractor.backward_tol = 1e-7;

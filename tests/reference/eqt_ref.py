@@ -64,6 +64,8 @@ def mlp(P, name, x, kind):
     u = x @ P[name + ".up.weight"].t()
     if kind == "relu2":
         h = 0.5 * torch.relu(u) ** 2
+    elif kind == "gelu":
+        h = F.gelu(u)
     else:
         h = F.silu(u) * (x @ P[name + ".gate.weight"].t())
     return h @ P[name + ".down.weight"].t()

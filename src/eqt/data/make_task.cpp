@@ -36,12 +36,14 @@ std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o
     return std::make_shared<ParityTask>(p);
   }
   if (name == "text") {
-    only_keys(name, o, {"data", "seq_len", "val_fraction", "val_windows", "tokenizer"});
-    // Recorded in checkpoints so a future subword tokenizer cannot be confused with bytes.
-    const std::string tok = o.value("tokenizer", std::string("bytes"));
-    if (tok != "bytes")
-      throw std::invalid_argument("text tokenizer '" + tok + "' is not available; accepted: bytes");
+    only_keys(name, o, {"data", "seq_len", "val_fraction", "val_windows", "tokenizer", "tokenizer_hash"});
     TextOptions t;
+    // "bytes" or a SentencePiece model file, with the content hash a trained run recorded.
+    const std::string tok = o.value("tokenizer", std::string("bytes"));
+    if (tok != "bytes") {
+      t.tokenizer = std::filesystem::exists(tok) ? std::filesystem::absolute(tok).string() : tok;
+      t.tokenizer_hash = o.value("tokenizer_hash", std::string());
+    }
     t.data = o.value("data", t.data);
     // Stored in checkpoints: make it independent of the working directory.
     if (!t.data.empty() && std::filesystem::exists(t.data)) t.data = std::filesystem::absolute(t.data).string();

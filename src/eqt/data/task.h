@@ -34,6 +34,9 @@ class Task {
   // parity), "difficulty" (per Batch::bucket, named by bucket_names()), or "" (none).
   virtual std::string breakdown_by() const { return "length"; }
   virtual std::vector<std::string> bucket_names() const { return {}; }
+  // Bytes of text per token of the held-out set (text: 1 for bytes, ~3-4 for subwords), so
+  // bits per byte = mean loss per token / ln 2 / bytes_per_token(); 1 for the other tasks.
+  virtual double bytes_per_token() const { return 1.0; }
   // The task's options, stored in checkpoints so `eqt eval` rebuilds the same task.
   virtual nlohmann::json options() const = 0;
 };

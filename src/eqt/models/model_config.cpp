@@ -35,7 +35,7 @@ void above(const std::string& field, double value, double lo) {
 
 void ModelConfig::validate() const {
   find_family(family);  // names the choices
-  one_of("block.mlp", mlp, {"relu2", "swiglu"});
+  one_of("block.mlp", mlp, {"relu2", "swiglu", "gelu"});
   one_of("block.norm", norm, {"rms", "layer"});
   one_of("block.positions", positions, {"rope", "sinusoidal"});
   one_of("looped.inject", inject, {"concat", "add"});

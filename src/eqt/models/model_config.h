@@ -83,7 +83,7 @@ struct ModelConfig {
     v("max_seq", max_seq, "longest sequence the model accepts");
     v("block.d_model", d_model, "width of the residual stream");
     v("block.n_heads", n_heads, "attention heads");
-    v("block.mlp", mlp, "feed-forward kind: relu2 | swiglu");
+    v("block.mlp", mlp, "feed-forward kind: relu2 | swiglu | gelu");
     v("block.mlp_mult", mlp_mult, "feed-forward hidden width / d_model");
     v("block.norm", norm, "norm kind: rms | layer");
     v("block.positions", positions, "positions: rope | sinusoidal (added to embeddings)");

@@ -70,7 +70,7 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
           {"params_total", model.param_total()},
           {"loss", loss},
           {"perplexity", std::exp(loss)},
-          {"bits_per_byte", loss / std::log(2.0)},
+          {"bits_per_byte", loss / std::log(2.0) / task.bytes_per_token()},
           {"token_accuracy", double(correct) / double(std::max<int64_t>(counted, 1))},
           {"exact_accuracy", double(exact) / double(std::max<int64_t>(seqs, 1))},
           {"mean_solver_steps", steps_n ? steps / double(steps_n) : 0.0},

@@ -1,0 +1,217 @@
+// eqt/models/attractor_reference.cpp — see attractor_reference.h.
+#include "eqt/models/attractor_reference.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace eqt::models {
+namespace {
+
+struct Source {
+  std::map<std::string, torch::Tensor> t;
+  std::set<std::string> used;
+  std::string where;
+
+  bool has(const std::string& name) const { return t.count(name) > 0; }
+  torch::Tensor take(const std::string& name, const std::vector<int64_t>& shape) {
+    auto it = t.find(name);
+    if (it == t.end()) throw std::invalid_argument(where + " lacks tensor '" + name + "'");
+    if (it->second.sizes().vec() != shape)
+      throw std::invalid_argument(where + ": tensor '" + name + "' has shape " + c10::str(it->second.sizes()) +
+                                  ", expected " + c10::str(shape));
+    used.insert(name);
+    return it->second.to(torch::kFloat32);
+  }
+};
+
+[[noreturn]] void refuse(const std::string& where, const std::string& what, const std::string& why) {
+  throw std::invalid_argument(where + ": " + what + " — " + why + "; eqt's attractor cannot hold this model");
+}
+
+// Number of blocks named prefix.<i>. in the state dict (0, 1, ... without gaps).
+int64_t count_blocks(const Source& s, const std::string& prefix) {
+  int64_t n = 0;
+  while (true) {
+    const std::string p = prefix + std::to_string(n) + ".";
+    bool any = false;
+    for (const auto& [name, _] : s.t) any = any || name.rfind(p, 0) == 0;
+    if (!any) return n;
+    ++n;
+  }
+}
+
+// Rows of a (H * hd, C) projection from the reference's interleaved RoPE pairs to eqt's
+// halves: eqt row h*hd + j <- 2j, eqt row h*hd + hd/2 + j <- 2j + 1.
+torch::Tensor interleaved_to_halves(const torch::Tensor& w, int64_t heads) {
+  const int64_t hd = w.size(0) / heads, half = hd / 2;
+  std::vector<int64_t> idx;
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t j = 0; j < half; ++j) idx.push_back(h * hd + 2 * j);
+    for (int64_t j = 0; j < half; ++j) idx.push_back(h * hd + 2 * j + 1);
+  }
+  return w.index_select(0, torch::tensor(idx, torch::kLong));
+}
+
+}  // namespace
+
+ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vector<std::pair<std::string, torch::Tensor>>& state,
+                                        int64_t vocab, const std::string& where) {
+  Source s;
+  s.where = where;
+  for (const auto& [name, t] : state) s.t[name] = t;
+  ReferenceImport out;
+  auto& cfg = out.config;
+  cfg = ModelConfig::preset("attractor");
+
+  auto num = [&](const char* key, double dflt) { return rc.contains(key) && !rc[key].is_null() ? rc[key].get<double>() : dflt; };
+  auto str = [&](const char* key, const std::string& dflt) {
+    return rc.contains(key) && rc[key].is_string() ? rc[key].get<std::string>() : dflt;
+  };
+  auto flag = [&](const char* key) { return rc.contains(key) && rc[key].is_boolean() && rc[key].get<bool>(); };
+  auto scale_of = [&](const char* key) {
+    if (rc.contains(key) && rc[key].is_number()) return rc[key].get<double>();
+    if (rc.contains("init") && rc["init"].is_object() && rc["init"].contains(key)) return rc["init"][key].get<double>();
+    return 1.0;
+  };
+
+  if (!s.has("transformer.wte.weight")) refuse(where, "no 'transformer.wte.weight'", "not an Attractor state dict");
+  const auto wte = s.t.at("transformer.wte.weight");
+  const int64_t rows = wte.size(0), C = wte.size(1);
+  if (rc.contains("n_embd") && rc["n_embd"].get<int64_t>() != C)
+    refuse(where, "n_embd " + rc["n_embd"].dump(), "the embedding is " + std::to_string(C) + " wide");
+  if (vocab > rows)
+    refuse(where, "an embedding of " + std::to_string(rows) + " rows", "the task here uses " + std::to_string(vocab) + " ids");
+  const int64_t H = int64_t(num("num_attention_heads", 0));
+  if (H <= 0 || C % H != 0) refuse(where, "num_attention_heads " + std::to_string(H), "expected a divisor of n_embd " + std::to_string(C));
+  if (rc.contains("num_key_value_heads") && !rc["num_key_value_heads"].is_null() && rc["num_key_value_heads"].get<int64_t>() != H)
+    refuse(where, "num_key_value_heads " + rc["num_key_value_heads"].dump(), "grouped-query attention; eqt has one key/value head per query head");
+  for (const char* k : {"bias", "qk_bias"})
+    if (flag(k)) refuse(where, std::string(k) + " true", "eqt's linear layers have no biases");
+  if (rc.contains("clip_qkv") && !rc["clip_qkv"].is_null()) refuse(where, "clip_qkv " + rc["clip_qkv"].dump(), "eqt does not clip q, k, v");
+  if (rc.contains("logit_softcap") && !rc["logit_softcap"].is_null())
+    refuse(where, "logit_softcap " + rc["logit_softcap"].dump(), "eqt's logits are not soft-capped");
+  if (scale_of("logit_scale") != 1.0) refuse(where, "logit_scale " + std::to_string(scale_of("logit_scale")), "eqt's logits are unscaled");
+  if (scale_of("embedding_scale") != 1.0)
+    refuse(where, "embedding_scale " + std::to_string(scale_of("embedding_scale")), "eqt's embeddings are unscaled");
+  if (rc.contains("tie_embeddings") && !flag("tie_embeddings")) refuse(where, "tie_embeddings false", "eqt ties embedding and unembedding");
+  if (rc.contains("causal") && !flag("causal")) refuse(where, "causal false", "a language model here attends to the past only");
+  if (rc.contains("rope_settings")) {
+    const auto& r = rc["rope_settings"];
+    if (r.contains("use_rope") && !r["use_rope"].get<bool>()) refuse(where, "rope_settings.use_rope false", "eqt's attractor uses RoPE");
+    if (r.value("rope_condense_ratio", 1) != 1) refuse(where, "rope_settings.rope_condense_ratio " + r["rope_condense_ratio"].dump(), "eqt's RoPE is not condensed");
+    cfg.rope_base = r.value("rope_base", 50000.0);
+  } else {
+    cfg.rope_base = 50000.0;  // the reference's default
+  }
+  if (str("mlp_class_name", "BaseMLP") != "BaseMLP")
+    refuse(where, "mlp_class_name " + str("mlp_class_name", ""), "eqt maps the reference's BaseMLP (fc, nonlinearity, proj) only");
+  const std::string nonlin = str("nonlin_name", "GELU");
+  if (nonlin != "GELU" && nonlin != "ReLU2") refuse(where, "nonlin_name " + nonlin, "eqt has GELU and ReLU2 (relu2, gelu)");
+  const std::string norm = str("norm_class_name", "LayerNorm");
+  if (norm != "LayerNorm" && norm != "RMSNorm") refuse(where, "norm_class_name " + norm, "eqt has LayerNorm and RMSNorm");
+  if (rc.contains("layer_scale_init") && rc["layer_scale_init"].is_null())
+    refuse(where, "layer_scale_init null", "its head has no LayerScale gates; eqt's head is gated");
+
+  cfg.vocab = vocab;
+  cfg.d_model = C;
+  cfg.n_heads = H;
+  cfg.mlp = nonlin == "GELU" ? "gelu" : "relu2";
+  cfg.norm = norm == "RMSNorm" ? "rms" : "layer";
+  cfg.positions = "rope";
+  cfg.qk_norm = flag("qk_norm");
+  cfg.causal = true;
+  cfg.gamma_max = num("gamma_max", 1.0);
+  if (rc.contains("block_size")) cfg.max_seq = rc["block_size"].get<int64_t>();
+  if (rc.contains("max_iter")) cfg.eval_max_iter = cfg.train_max_iter = rc["max_iter"].get<int64_t>();
+  if (rc.contains("tol")) cfg.eval_tol = cfg.train_tol = rc["tol"].get<double>();
+  if (rc.contains("anderson_m")) cfg.window = rc["anderson_m"].get<int64_t>();
+  const double eps = num("norm_eps", 1e-5);
+  if (eps != 1e-6)
+    out.notes.push_back("norm_eps " + c10::str(eps) + " becomes eqt's 1e-06: logits move by ~eps / mean(x^2), "
+                        "about 1e-5 relative");
+
+  const int64_t n_pre = count_blocks(s, "transformer.prelude."), n_core = count_blocks(s, "transformer.core_block.");
+  if (rc.contains("n_layers_in_prelude") && rc["n_layers_in_prelude"].get<int64_t>() != n_pre)
+    refuse(where, "n_layers_in_prelude " + rc["n_layers_in_prelude"].dump(), std::to_string(n_pre) + " prelude blocks are in the state dict");
+  if (rc.contains("n_layers_in_recurrent_block") && rc["n_layers_in_recurrent_block"].get<int64_t>() != n_core)
+    refuse(where, "n_layers_in_recurrent_block " + rc["n_layers_in_recurrent_block"].dump(),
+           std::to_string(n_core) + " core blocks are in the state dict");
+  if (n_core == 0) refuse(where, "no transformer.core_block.0", "an attractor needs its head");
+  cfg.n_layers = n_pre;
+  cfg.head_layers = n_core;
+  const std::string fc0 = n_pre > 0 ? "transformer.prelude.0.mlp.fc.weight" : "transformer.core_block.0.mlp.fc.weight";
+  if (!s.has(fc0)) refuse(where, "no '" + fc0 + "'", "eqt maps the reference's BaseMLP (mlp.fc, mlp.proj)");
+  const int64_t hidden = s.t.at(fc0).size(0);
+  cfg.mlp_mult = double(hidden) / double(C);
+  if (int64_t(cfg.mlp_mult * double(C)) != hidden) cfg.mlp_mult = std::nextafter(cfg.mlp_mult, 1e9);
+
+  auto& t = out.tensors;
+  t.emplace_back("embed.table", s.take("transformer.wte.weight", {rows, C}).narrow(0, 0, vocab).clone());
+  if (s.has("lm_head.weight")) {
+    auto head = s.take("lm_head.weight", {rows, C});
+    if (!torch::equal(head, wte.to(torch::kFloat32))) refuse(where, "lm_head.weight differs from transformer.wte.weight", "untied embeddings");
+  }
+  auto norm_into = [&](const std::string& from, const std::string& to) {
+    t.emplace_back(to + ".weight", s.take(from + ".weight", {C}));
+    if (cfg.norm == "layer")
+      t.emplace_back(to + ".bias", s.has(from + ".bias") ? s.take(from + ".bias", {C}) : torch::zeros({C}));
+  };
+  auto block_into = [&](const std::string& from, const std::string& to, bool gated) {
+    norm_into(from + "norm_1", to + "norm_attn");
+    norm_into(from + "norm_2", to + "norm_mlp");
+    torch::Tensor q, k, v;
+    if (s.has(from + "attn.c_q.weight")) {
+      q = s.take(from + "attn.c_q.weight", {C, C});
+      k = s.take(from + "attn.c_k.weight", {C, C});
+      v = s.take(from + "attn.c_v.weight", {C, C});
+    } else if (s.has(from + "attn.Wqkv.weight")) {
+      auto qkv = s.take(from + "attn.Wqkv.weight", {3 * C, C});
+      q = qkv.narrow(0, 0, C), k = qkv.narrow(0, C, C), v = qkv.narrow(0, 2 * C, C);
+    } else {
+      refuse(where, "no " + from + "attn.c_q.weight (or attn.Wqkv.weight)", "the attention's projections are missing");
+    }
+    t.emplace_back(to + "attn.q.weight", interleaved_to_halves(q, H));
+    t.emplace_back(to + "attn.k.weight", interleaved_to_halves(k, H));
+    t.emplace_back(to + "attn.v.weight", v.clone());
+    t.emplace_back(to + "attn.o.weight", s.take(from + "attn.c_proj.weight", {C, C}));
+    t.emplace_back(to + "mlp.up.weight", s.take(from + "mlp.fc.weight", {hidden, C}));
+    auto down = s.take(from + "mlp.proj.weight", {C, hidden});
+    t.emplace_back(to + "mlp.down.weight", cfg.mlp == "relu2" ? down * 2.0 : down);  // eqt: 0.5 relu^2
+    if (gated) {
+      t.emplace_back(to + "gate_attn", s.take(from + "raw_gamma_attn", {C}));
+      t.emplace_back(to + "gate_mlp", s.take(from + "raw_gamma_mlp", {C}));
+    }
+  };
+  for (int64_t i = 0; i < n_pre; ++i)
+    block_into("transformer.prelude." + std::to_string(i) + ".", "backbone." + std::to_string(i) + ".", false);
+  for (int64_t i = 0; i < n_core; ++i) {
+    const std::string from = "transformer.core_block." + std::to_string(i) + ".";
+    if (!s.has(from + "raw_gamma_attn")) refuse(where, "no '" + from + "raw_gamma_attn'", "a head without LayerScale gates");
+    block_into(from, "head." + std::to_string(i) + ".", true);
+  }
+  norm_into("transformer.ln_f", "embed.norm");
+
+  bool coda = false;
+  for (const auto& [name, _] : s.t) {
+    if (s.used.count(name)) continue;
+    if (name.rfind("transformer.coda.", 0) == 0) {
+      coda = true;
+      continue;
+    }
+    if (name == "freqs_cis") continue;
+    std::string why = "not in eqt's mapping of the Attractor model (docs/interop.md)";
+    if (name.find("value_embeds") != std::string::npos || name.find("ve_gate") != std::string::npos)
+      why = "value embeddings, which eqt's attractor does not have";
+    else if (name.find("q_norm") != std::string::npos || name.find("k_norm") != std::string::npos)
+      why = "a learned QK norm; eqt's QK norm has no weights";
+    else if (name.find(".bias") != std::string::npos)
+      why = "a bias; eqt's linear layers have none";
+    refuse(where, "tensor '" + name + "'", why);
+  }
+  if (coda) out.notes.push_back("transformer.coda.* skipped: the reference builds its coda but its forward never applies it");
+  return out;
+}
+
+}  // namespace eqt::models

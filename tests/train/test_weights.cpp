@@ -1,0 +1,70 @@
+// tests/train/test_weights.cpp — copy_weights_by_name (what `eqt train --init-from` runs):
+// the copy is exact, explicit values (an EMA) win over the parameters, and a model of
+// another shape or family is refused with the tensor named.
+#include "eqt/train/weights.h"
+#include "small_run.h"
+
+#include <gtest/gtest.h>
+
+namespace eqt::test {
+namespace {
+
+double max_diff(models::ModelImpl& a, models::ModelImpl& b) {
+  double worst = 0;
+  auto pa = a.named_parameters(), pb = b.named_parameters();
+  for (const auto& p : pa) worst = std::max(worst, (p.value() - pb[p.key()]).abs().max().item<double>());
+  return worst;
+}
+
+TEST(CopyWeights, CopiesEveryParameterByName) {
+  for (const std::string family : {"standard", "looped", "deq", "attractor", "eqt"}) {
+    torch::manual_seed(1);
+    auto from = models::make_model(small_config(family));
+    torch::manual_seed(2);
+    auto to = models::make_model(small_config(family));
+    ASSERT_GT(max_diff(*from, *to), 1e-3) << family << ": two seeds should differ";
+    train::copy_weights_by_name(*from, {}, *to, "test");
+    const double err = max_diff(*from, *to);
+    std::printf("%s: max |from - to| after the copy %.3g\n", family.c_str(), err);
+    EXPECT_EQ(err, 0.0) << family;
+  }
+}
+
+TEST(CopyWeights, ExplicitValuesReplaceTheParameters) {
+  auto from = models::make_model(small_config("attractor"));
+  auto to = models::make_model(small_config("attractor"));
+  std::vector<torch::Tensor> values;
+  for (const auto& p : from->parameters()) values.push_back(torch::full_like(p, 0.25));
+  train::copy_weights_by_name(*from, values, *to, "test");
+  for (const auto& p : to->parameters()) EXPECT_TRUE(torch::all(p == 0.25).item<bool>());
+}
+
+TEST(CopyWeights, AnotherArchitectureIsRefusedByName) {
+  auto from = models::make_model(small_config("attractor"));
+  auto wider_cfg = small_config("attractor");
+  wider_cfg.d_model = 32;
+  auto wider = models::make_model(wider_cfg);
+  try {
+    train::copy_weights_by_name(*from, {}, *wider, "run 'x'");
+    FAIL() << "a wider model was accepted";
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    std::printf("wider: %s\n", m.c_str());
+    EXPECT_NE(m.find("embed.table"), std::string::npos) << m;
+    EXPECT_NE(m.find("(2, 32)"), std::string::npos) << m;
+    EXPECT_NE(m.find("(2, 16)"), std::string::npos) << m;
+  }
+  auto other = models::make_model(small_config("standard"));
+  try {
+    train::copy_weights_by_name(*from, {}, *other, "run 'x'");
+    FAIL() << "another family was accepted";
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    std::printf("family: %s\n", m.c_str());
+    EXPECT_NE(m.find("run 'x'"), std::string::npos) << m;
+    EXPECT_NE(m.find("architecture"), std::string::npos) << m;
+  }
+}
+
+}  // namespace
+}  // namespace eqt::test
