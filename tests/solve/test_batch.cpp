@@ -119,3 +119,30 @@ TEST(Batch, AnyStateShape) {
 }
 
 }  // namespace
+
+// check_every k: the loop tests "all stopped?" on the host only every k-th evaluation, so it
+// may run up to k - 1 evaluations longer, but each sample's step count (when it first met
+// the tolerance, recorded on the device) and its status are those of k = 1.
+TEST(Batch, CheckingEveryKEvaluationsKeepsEachSamplesSteps) {
+  auto f = rates();
+  const double tol = 1e-8;
+  auto base = solve::SolverOptions().method(solve::Method::Picard).tol(tol).max_iter(500);
+  auto r1 = solve::solve(f, torch::zeros({3, 4}, torch::kFloat64), base);
+  for (int64_t k : {2, 4, 7}) {
+    for (bool freeze : {false, true}) {
+      auto o = base;
+      o.check_every(k).freeze(freeze);
+      auto rk = solve::solve(f, torch::zeros({3, 4}, torch::kFloat64), o);
+      ASSERT_TRUE(rk.all_converged()) << k;
+      EXPECT_TRUE(torch::equal(rk.steps, r1.steps)) << "check_every " << k << ": " << rk.steps << " vs " << r1.steps;
+      EXPECT_EQ(rk.fevals % k, 0) << k;
+      EXPECT_GE(rk.fevals, r1.fevals);
+      EXPECT_LT(rk.fevals, r1.fevals + k);
+      const double err = (rk.z - r1.z).abs().max().item<double>();
+      std::printf("check_every %lld freeze %d: fevals %lld (k = 1: %lld), max |z - z_1| %.2e\n", (long long)k,
+                  int(freeze), (long long)rk.fevals, (long long)r1.fevals, err);
+      EXPECT_LT(err, 1e-6) << k;  // both within the tolerance of the same fixed point
+    }
+  }
+  EXPECT_THROW(solve::validate(solve::SolverOptions().check_every(0)), std::invalid_argument);
+}

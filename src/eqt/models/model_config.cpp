@@ -136,7 +136,8 @@ solve::SolverOptions ModelConfig::solver_options(bool training) const {
                .ridge(ridge)
                .ridge_relative(ridge_relative)
                .damping(damping)
-               .freeze(freeze);
+               .freeze(freeze)
+               .check_every(check_every);
   o.min_iter(std::min(o.min_iter(), o.max_iter()));
   solve::validate(o);
   return o;
@@ -144,7 +145,7 @@ solve::SolverOptions ModelConfig::solver_options(bool training) const {
 
 grad::GradOptions ModelConfig::grad_options() const {
   auto g = grad::GradOptions().mode(grad::mode_from_string(grad)).k(grad_k).tau(grad_tau).clip(grad_clip);
-  g.backward().tol(backward_tol).max_iter(backward_max_iter);
+  g.backward().tol(backward_tol).max_iter(backward_max_iter).check_every(check_every);
   return g;
 }
 

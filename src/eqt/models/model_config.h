@@ -56,6 +56,7 @@ struct ModelConfig {
   bool ridge_relative = true;
   double damping = 1.0;
   bool freeze = false;
+  int64_t check_every = 1;  // host-side "all stopped?" test every k evaluations (GPU syncs)
   // Gradient through the equilibrium (deq, attractor).
   std::string grad = "onestep";  // unrolled | truncated | phantom | onestep | ift
   int64_t grad_k = 1;
@@ -120,6 +121,7 @@ struct ModelConfig {
     v("solver.ridge_relative", ridge_relative, "scale the ridge by mean diag(G G^T)");
     v("solver.damping", damping, "Picard damping tau");
     v("solver.freeze", freeze, "stop updating converged samples");
+    v("solver.check_every", check_every, "test on the host whether every sample stopped only every k-th iteration");
     v("grad.mode", grad, "unrolled | truncated | phantom | onestep | ift");
     v("grad.k", grad_k, "recorded steps (truncated, phantom)");
     v("grad.tau", grad_tau, "damping of recorded steps (truncated, phantom, unrolled)");

@@ -98,7 +98,8 @@ SolveResult run(const Map& f, const torch::Tensor& z0, const SolverOptions& o, b
     out_abs = torch::where(live, abs, out_abs);
     out_rel = torch::where(live, rel, out_rel);
 
-    if ((since.gt(0) | div_step.gt(0)).all().item<bool>() || k == o.max_iter()) break;
+    if (k == o.max_iter()) break;
+    if (k % o.check_every() == 0 && (since.gt(0) | div_step.gt(0)).all().item<bool>()) break;
 
     torch::Tensor next = stepper->step(x, fx);
     next = torch::where(finite_rows(next.detach()), next, fx);
@@ -146,6 +147,7 @@ void validate(const SolverOptions& o) {
   if (!(o.beta() > 0 && o.beta() <= 1)) bad("beta", std::to_string(o.beta()), "a number in (0, 1]");
   if (!(o.ridge() >= 0)) bad("ridge", std::to_string(o.ridge()), "a number >= 0");
   if (!(o.diverge() > 1)) bad("diverge", std::to_string(o.diverge()), "a number > 1");
+  if (o.check_every() < 1) bad("check_every", std::to_string(o.check_every()), "an integer >= 1");
 }
 
 SolveResult solve(const Map& f, const torch::Tensor& z0, const SolverOptions& opts) {

@@ -48,6 +48,11 @@ struct SolverOptions {
   // A sample diverges when a value is not finite, its relative residual exceeds
   // this, or its iterate's norm grows beyond this times its starting scale.
   TORCH_ARG(double, diverge) = 1e4;
+  // Test "has every sample stopped?" on the host only every k-th evaluation (and at
+  // max_iter). The per-sample bookkeeping (when each sample met the tolerance, diverged)
+  // stays on the device and exact; only the loop's exit waits up to k - 1 evaluations, which
+  // spares a GPU k - 1 of every k device-to-host synchronisations. 1: test every time.
+  TORCH_ARG(int64_t, check_every) = 1;
 };
 
 struct SolveResult {
