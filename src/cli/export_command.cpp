@@ -21,10 +21,9 @@
 #include "eqt/models/model.h"
 #include "eqt/train/checkpoint.h"
 #include "eqt/train/run_folder.h"
+#include "eqt/train/weights.h"
 
 #include <filesystem>
-#include <map>
-#include <set>
 
 namespace eqt::cli {
 namespace {
@@ -42,6 +41,15 @@ struct ImportArgs {
   int64_t seq_len = 256;
 };
 
+// The run folder an import makes: its checkpoint (step 0, no optimizer state) with `meta`
+// (the task, at least) and where the weights came from.
+void write_imported_run(const ImportArgs& a, const std::string& ckpt, models::ModelImpl& model, nlohmann::json meta) {
+  std::filesystem::create_directories(a.out);
+  meta["step"] = 0;
+  meta["imported_from"] = std::filesystem::absolute(a.file).string();
+  train::save_checkpoint(ckpt, model, nullptr, meta, nullptr);
+}
+
 // --from attractor-reference: map the reference's names and layout, then the same checks.
 void run_import_reference(const ImportArgs& a, const std::string& ckpt) {
   if (a.ref_config.empty())
@@ -56,26 +64,12 @@ void run_import_reference(const ImportArgs& a, const std::string& ckpt) {
   auto mapped = models::map_attractor_reference(rc, st.tensors, task->vocab(), "'" + a.file + "'");
   mapped.config.max_seq = std::max(mapped.config.max_seq, task->seq_len());
   auto model = models::make_model(mapped.config);
-  std::map<std::string, torch::Tensor> by_name(mapped.tensors.begin(), mapped.tensors.end());
-  {
-    torch::NoGradGuard ng;
-    for (auto& p : model->named_parameters()) {
-      auto it = by_name.find(p.key());
-      TORCH_CHECK(it != by_name.end(), "attractor-reference mapping gives no tensor for ", p.key());
-      TORCH_CHECK(it->second.sizes() == p.value().sizes(), "attractor-reference mapping: ", p.key(), " is ",
-                  it->second.sizes(), ", the model's ", p.value().sizes());
-      p.value().copy_(it->second);
-      by_name.erase(it);
-    }
-  }
-  TORCH_CHECK(by_name.empty(), "attractor-reference mapping gives ", by_name.begin()->first, ", which the model lacks");
-  std::filesystem::create_directories(a.out);
+  train::load_named_tensors(*model, {mapped.tensors.begin(), mapped.tensors.end()},
+                            "the attractor-reference mapping of '" + a.file + "'");
   auto task_meta = task->options();
   task_meta["name"] = task->name();
-  nlohmann::json meta = {{"step", 0}, {"task", task_meta},
-                         {"imported_from", std::filesystem::absolute(a.file).string()}, {"imported_layout", "attractor-reference"}};
-  train::save_checkpoint(ckpt, *model, nullptr, meta, nullptr);
   for (const auto& n : mapped.notes) std::printf("eqt import: note: %s\n", n.c_str());
+  write_imported_run(a, ckpt, *model, {{"task", task_meta}, {"imported_layout", "attractor-reference"}});
   std::printf("eqt import: %s (the Attractor reference's layout: %lld + %lld blocks, d_model %lld, %lld parameters) to %s\n",
               a.file.c_str(), (long long)mapped.config.n_layers, (long long)mapped.config.head_layers,
               (long long)mapped.config.d_model, (long long)model->param_total(), ckpt.c_str());
@@ -111,32 +105,15 @@ void run_import(const ImportArgs& a) {
     auto it = st.metadata.find(key);
     if (it == st.metadata.end())
       throw std::invalid_argument("safetensors file '" + a.file + "' has no '" + key +
-                                  "' metadata: it was not written by `eqt export` (no other layout is read yet)");
+                                  "' metadata: it was not written by `eqt export` (a state dict of the Attractor paper's code: "
+                                  "--from attractor-reference)");
     return io::parse_json(it->second, "the " + key + " metadata of '" + a.file + "'");
   };
   auto cfg = models::ModelConfig::from_saved_json(need("eqt.model"));
   auto task = need("eqt.task");
   auto model = models::make_model(cfg);
-  std::set<std::string> used;
-  auto fill = [&](const std::string& name, torch::Tensor dst) {
-    const auto* src = st.find(name);
-    if (!src) throw std::invalid_argument("safetensors file '" + a.file + "' lacks tensor '" + name + "' of this " + cfg.family + " model");
-    if (src->sizes() != dst.sizes())
-      throw std::invalid_argument("safetensors file '" + a.file + "': tensor '" + name + "' has shape " +
-                                  c10::str(src->sizes()) + ", the model's is " + c10::str(dst.sizes()));
-    torch::NoGradGuard ng;
-    dst.copy_(*src);
-    used.insert(name);
-  };
-  for (const auto& p : model->named_parameters()) fill(p.key(), p.value());
-  for (const auto& b : model->named_buffers()) fill(b.key(), b.value());
-  for (const auto& [name, t] : st.tensors)
-    if (!used.count(name))
-      throw std::invalid_argument("safetensors file '" + a.file + "' holds tensor '" + name + "', which this " +
-                                  cfg.family + " model does not have");
-  std::filesystem::create_directories(a.out);
-  nlohmann::json meta = {{"step", 0}, {"task", task}, {"imported_from", std::filesystem::absolute(a.file).string()}};
-  train::save_checkpoint(ckpt, *model, nullptr, meta, nullptr);
+  train::load_named_tensors(*model, {st.tensors.begin(), st.tensors.end()}, "safetensors file '" + a.file + "'");
+  write_imported_run(a, ckpt, *model, {{"task", task}});
   std::printf("eqt import: %s (%s, %lld parameters) to %s\n", a.file.c_str(), cfg.family.c_str(),
               (long long)model->param_total(), ckpt.c_str());
 }

@@ -189,7 +189,7 @@ Prepared prepare(const TrainArgs& a, bool talk) {
                                   " task here has " + std::to_string(task->vocab()) +
                                   "; start from a run of a task with the same vocabulary");
     if (src) {
-      train::copy_weights_by_name(*src->model, {}, *model, "run '" + *a.init_from + "'");
+      train::load_named_tensors(*model, train::named_tensors(*src->model), "run '" + *a.init_from + "'");
       if (talk) std::printf("eqt train: weights from %s (a new optimizer state)\n", a.init_from->c_str());
     }
   }

@@ -57,7 +57,7 @@ TEST(Tokenizer, BytesAreTheIdentity) {
 }
 
 TEST(Tokenizer, SentencePieceIsByteExactAndCompresses) {
-  if (!data::sentencepiece_available()) GTEST_SKIP() << "built without SentencePiece";
+  if (!data::sentencepiece_available()) GTEST_SKIP() << "eqt was built without SentencePiece (install libsentencepiece-dev and rebuild)";
   for (const std::string type : {"bpe", "unigram"}) {
     auto tok = data::load_sentencepiece(trained(type));
     EXPECT_EQ(tok->vocab(), 340) << type;
@@ -74,7 +74,7 @@ TEST(Tokenizer, SentencePieceIsByteExactAndCompresses) {
 }
 
 TEST(Tokenizer, AChangedFileIsRefused) {
-  if (!data::sentencepiece_available()) GTEST_SKIP() << "built without SentencePiece";
+  if (!data::sentencepiece_available()) GTEST_SKIP() << "eqt was built without SentencePiece (install libsentencepiece-dev and rebuild)";
   const auto path = trained("bpe");
   auto tok = data::load_sentencepiece(path);
   const std::string hash = tok->describe().at("tokenizer_hash");
@@ -95,7 +95,7 @@ TEST(Tokenizer, AChangedFileIsRefused) {
 }
 
 TEST(Tokenizer, TextTaskOnSubwords) {
-  if (!data::sentencepiece_available()) GTEST_SKIP() << "built without SentencePiece";
+  if (!data::sentencepiece_available()) GTEST_SKIP() << "eqt was built without SentencePiece (install libsentencepiece-dev and rebuild)";
   const auto file = write("corpus.txt", corpus());
   data::TextOptions o;
   o.data = file;

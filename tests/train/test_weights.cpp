@@ -1,6 +1,6 @@
-// tests/train/test_weights.cpp — copy_weights_by_name (what `eqt train --init-from` runs):
-// the copy is exact, explicit values (an EMA) win over the parameters, and a model of
-// another shape or family is refused with the tensor named.
+// tests/train/test_weights.cpp — load_named_tensors (what `eqt train --init-from` and
+// `eqt import` run): the copy is exact, the given tensors (an EMA, a file's) are what the
+// model ends up holding, and a model of another shape or family is refused with the tensor named.
 #include "eqt/train/weights.h"
 #include "small_run.h"
 
@@ -23,7 +23,7 @@ TEST(CopyWeights, CopiesEveryParameterByName) {
     torch::manual_seed(2);
     auto to = models::make_model(small_config(family));
     ASSERT_GT(max_diff(*from, *to), 1e-3) << family << ": two seeds should differ";
-    train::copy_weights_by_name(*from, {}, *to, "test");
+    train::load_named_tensors(*to, train::named_tensors(*from), "test");
     const double err = max_diff(*from, *to);
     std::printf("%s: max |from - to| after the copy %.3g\n", family.c_str(), err);
     EXPECT_EQ(err, 0.0) << family;
@@ -33,9 +33,9 @@ TEST(CopyWeights, CopiesEveryParameterByName) {
 TEST(CopyWeights, ExplicitValuesReplaceTheParameters) {
   auto from = models::make_model(small_config("attractor"));
   auto to = models::make_model(small_config("attractor"));
-  std::vector<torch::Tensor> values;
-  for (const auto& p : from->parameters()) values.push_back(torch::full_like(p, 0.25));
-  train::copy_weights_by_name(*from, values, *to, "test");
+  std::map<std::string, torch::Tensor> values;
+  for (const auto& p : from->named_parameters()) values[p.key()] = torch::full_like(p.value(), 0.25);
+  train::load_named_tensors(*to, values, "test");
   for (const auto& p : to->parameters()) EXPECT_TRUE(torch::all(p == 0.25).item<bool>());
 }
 
@@ -45,7 +45,7 @@ TEST(CopyWeights, AnotherArchitectureIsRefusedByName) {
   wider_cfg.d_model = 32;
   auto wider = models::make_model(wider_cfg);
   try {
-    train::copy_weights_by_name(*from, {}, *wider, "run 'x'");
+    train::load_named_tensors(*wider, train::named_tensors(*from), "run 'x'");
     FAIL() << "a wider model was accepted";
   } catch (const std::invalid_argument& e) {
     const std::string m = e.what();
@@ -56,7 +56,7 @@ TEST(CopyWeights, AnotherArchitectureIsRefusedByName) {
   }
   auto other = models::make_model(small_config("standard"));
   try {
-    train::copy_weights_by_name(*from, {}, *other, "run 'x'");
+    train::load_named_tensors(*other, train::named_tensors(*from), "run 'x'");
     FAIL() << "another family was accepted";
   } catch (const std::invalid_argument& e) {
     const std::string m = e.what();

@@ -4,10 +4,8 @@
 #include "eqt/io/input_file.h"
 
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace eqt::data {

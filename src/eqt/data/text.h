@@ -43,7 +43,6 @@ class TextTask final : public Task {
   std::string breakdown_by() const override { return ""; }
   nlohmann::json options() const override;
   double bytes_per_token() const override { return bytes_per_token_; }
-  const Tokenizer& tokenizer() const { return *tok_; }
   int64_t train_tokens() const { return train_.numel(); }
   int64_t val_tokens() const { return val_.numel(); }
 

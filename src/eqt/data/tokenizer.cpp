@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <stdexcept>
 #include <cstdlib>
+#include <stdexcept>
 
 #include <dlfcn.h>
 
@@ -23,7 +23,6 @@ namespace {
 
 class BytesTokenizer final : public Tokenizer {
  public:
-  std::string kind() const override { return "bytes"; }
   int64_t vocab() const override { return 256; }
   std::vector<int64_t> encode(const std::string& text) const override {
     std::vector<int64_t> ids(text.size());
@@ -60,6 +59,16 @@ struct SpmModule {
     static const SpmModule m = open();
     return m;
   }
+  // EQT_SENTENCEPIECE_MODULE (environment) overrides where the build put the module; "":
+  // built without SentencePiece.
+  static std::string module_path() {
+    if (const char* env = std::getenv("EQT_SENTENCEPIECE_MODULE")) return env;
+#ifdef EQT_SENTENCEPIECE_MODULE_PATH
+    return EQT_SENTENCEPIECE_MODULE_PATH;
+#else
+    return "";
+#endif
+  }
   const SpmModule& required(const std::string& what) const {
     if (!error.empty()) throw std::invalid_argument(what + ": " + error);
     return *this;
@@ -73,13 +82,7 @@ struct SpmModule {
  private:
   static SpmModule open() {
     SpmModule m;
-    // EQT_SENTENCEPIECE_MODULE (environment) overrides where the build put the module.
-    const char* env = std::getenv("EQT_SENTENCEPIECE_MODULE");
-#ifdef EQT_SENTENCEPIECE_MODULE_PATH
-    const std::string path = env ? env : EQT_SENTENCEPIECE_MODULE_PATH;
-#else
-    const std::string path = env ? env : "";
-#endif
+    const std::string path = module_path();
     if (path.empty()) {
       m.error = "this eqt was built without SentencePiece (install libsentencepiece-dev and rebuild); only "
                 "byte-level text is available";
@@ -110,8 +113,9 @@ struct SpmModule {
 
 class SentencePieceTokenizer final : public Tokenizer {
  public:
-  SentencePieceTokenizer(const std::string& proto, const std::string& path)
-      : m_(SpmModule::get().required("tokenizer '" + path + "'")), path_(path), hash_(content_hash(proto)) {
+  // hash: content_hash(proto), which the caller has computed already.
+  SentencePieceTokenizer(const std::string& proto, const std::string& path, const std::string& hash)
+      : m_(SpmModule::get().required("tokenizer '" + path + "'")), path_(path), hash_(hash) {
     char* err = nullptr;
     if (m_.load(proto.data(), proto.size(), &handle_, &err) != 0)
       throw std::runtime_error("tokenizer '" + path + "': not a SentencePiece model (" + m_.take_error(err) + ")");
@@ -151,7 +155,6 @@ class SentencePieceTokenizer final : public Tokenizer {
   ~SentencePieceTokenizer() override { m_.close(handle_); }
   SentencePieceTokenizer(const SentencePieceTokenizer&) = delete;
   SentencePieceTokenizer& operator=(const SentencePieceTokenizer&) = delete;
-  std::string kind() const override { return "sentencepiece"; }
   int64_t vocab() const override { return int64_t(pieces_.size()); }
   std::vector<int64_t> encode(const std::string& text) const override {
     int* ids = nullptr;
@@ -182,7 +185,7 @@ class SentencePieceTokenizer final : public Tokenizer {
 
 std::shared_ptr<Tokenizer> bytes_tokenizer() { return std::make_shared<BytesTokenizer>(); }
 
-bool sentencepiece_available() { return SpmModule::get().error.empty(); }
+bool sentencepiece_available() { return !SpmModule::module_path().empty(); }
 
 std::string content_hash(const std::string& bytes) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a, 64 bit
@@ -198,11 +201,11 @@ std::string content_hash(const std::string& bytes) {
 std::shared_ptr<Tokenizer> load_sentencepiece(const std::string& path, const std::string& expect_hash) {
   SpmModule::get().required("tokenizer '" + path + "'");
   const std::string proto = io::read_input_file(path, "tokenizer");
-  if (!expect_hash.empty() && content_hash(proto) != expect_hash)
-    throw std::runtime_error("tokenizer '" + path + "' has changed since the run was trained (hash " +
-                             content_hash(proto) + ", the run's " + expect_hash +
-                             "); pass the run's own tokenizer file with --tokenizer");
-  return std::make_shared<SentencePieceTokenizer>(proto, path);
+  const std::string hash = content_hash(proto);
+  if (!expect_hash.empty() && hash != expect_hash)
+    throw std::runtime_error("tokenizer '" + path + "' has changed since the run was trained (hash " + hash +
+                             ", the run's " + expect_hash + "); pass the run's own tokenizer file with --tokenizer");
+  return std::make_shared<SentencePieceTokenizer>(proto, path, hash);
 }
 
 std::shared_ptr<Tokenizer> tokenizer_from_options(const nlohmann::json& o, const std::string& path_override) {
@@ -238,7 +241,7 @@ std::shared_ptr<Tokenizer> train_sentencepiece(const std::string& text, const To
   const std::string model(proto, n);
   m.free(proto);
   io::write_atomically(out, [&](std::ostream& os) { os.write(model.data(), std::streamsize(model.size())); });
-  return std::make_shared<SentencePieceTokenizer>(model, out);
+  return std::make_shared<SentencePieceTokenizer>(model, out, content_hash(model));
 }
 
 }  // namespace eqt::data

@@ -23,7 +23,6 @@ namespace eqt::data {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  virtual std::string kind() const = 0;  // "bytes" | "sentencepiece"
   virtual int64_t vocab() const = 0;
   virtual std::vector<int64_t> encode(const std::string& text) const = 0;
   // The bytes token `id` stands for in the text (empty for control tokens).
@@ -35,7 +34,9 @@ class Tokenizer {
 
 std::shared_ptr<Tokenizer> bytes_tokenizer();
 
-bool sentencepiece_available();  // whether this eqt was built with libsentencepiece
+// Whether this eqt was built with libsentencepiece (its module is loaded, and a failure to
+// load it reported, on first use).
+bool sentencepiece_available();
 
 // A SentencePiece model file; `expect_hash` non-empty: the file must have this hash (a run's
 // tokenizer). Errors name the file and what is wrong (missing, not a model, changed).

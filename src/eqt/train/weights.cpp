@@ -1,7 +1,6 @@
 // eqt/train/weights.cpp — see weights.h.
 #include "eqt/train/weights.h"
 
-#include <map>
 #include <stdexcept>
 
 namespace eqt::train {
@@ -25,34 +24,33 @@ std::string shape_of(const torch::Tensor& t) {
 }
 }  // namespace
 
-void copy_weights_by_name(const models::ModelImpl& from, const std::vector<torch::Tensor>& from_values,
-                          models::ModelImpl& to, const std::string& label) {
+void load_named_tensors(models::ModelImpl& to, const std::map<std::string, torch::Tensor>& tensors,
+                        const std::string& label) {
   torch::NoGradGuard ng;
-  const auto src = from.named_parameters();
-  TORCH_CHECK(from_values.empty() || from_values.size() == src.size(), "copy_weights_by_name: ", from_values.size(),
-              " values for ", src.size(), " parameters");
-  std::map<std::string, torch::Tensor> by_name;
-  for (size_t i = 0; i < src.size(); ++i) by_name[src[i].key()] = from_values.empty() ? src[i].value() : from_values[i];
+  const std::string family = to.config().family;
   auto dst = to.named_parameters();
-  const std::string where = " (the new model is a " + to.config().family + ")";
+  for (const auto& b : to.named_buffers()) dst.insert(b.key(), b.value());
   for (const auto& p : dst) {
-    auto it = by_name.find(p.key());
-    if (it == by_name.end())
-      throw std::invalid_argument("parameter '" + p.key() + "' of the new model has no tensor in " + label +
-                                  ": a different architecture" + where);
+    auto it = tensors.find(p.key());
+    if (it == tensors.end())
+      throw std::invalid_argument("parameter '" + p.key() + "' of this " + family + " model has no tensor in " + label +
+                                  ": a different architecture");
     if (!it->second.sizes().equals(p.value().sizes()))
-      throw std::invalid_argument("parameter '" + p.key() + "' is " + shape_of(p.value()) + " in the new model but " +
-                                  shape_of(it->second) + " in " + label + where);
+      throw std::invalid_argument("'" + p.key() + "' is " + shape_of(it->second) + " in " + label + "; the model's is " +
+                                  shape_of(p.value()));
   }
-  for (const auto& [name, t] : by_name)
+  for (const auto& [name, t] : tensors)
     if (!dst.contains(name))
-      throw std::invalid_argument("'" + name + "' of " + label + " has no parameter in the new model: a different architecture" +
-                                  where);
-  for (auto& p : dst) p.value().copy_(by_name.at(p.key()));
-  auto dst_buffers = to.named_buffers();
-  for (const auto& b : from.named_buffers())
-    if (dst_buffers.contains(b.key()) && dst_buffers[b.key()].sizes().equals(b.value().sizes()))
-      dst_buffers[b.key()].copy_(b.value());
+      throw std::invalid_argument(label + " holds '" + name + "', which this " + family +
+                                  " model does not have: a different architecture");
+  for (auto& p : dst) p.value().copy_(tensors.at(p.key()));
+}
+
+std::map<std::string, torch::Tensor> named_tensors(const models::ModelImpl& from) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& p : from.named_parameters()) out[p.key()] = p.value();
+  for (const auto& b : from.named_buffers()) out[b.key()] = b.value();
+  return out;
 }
 
 }  // namespace eqt::train

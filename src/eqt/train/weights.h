@@ -1,11 +1,12 @@
 // eqt/train/weights.h — swapping a second set of weights (the EMA) into a model, by hand or
 // for a scope: validation and evaluation measure the EMA weights, training updates the raw
 // ones, and an exception between the two swaps must not leave the model holding the EMA.
-// And copying one model's weights into another of the same architecture, checked by name.
+// And setting a model's weights from named tensors, checked by name and shape.
 #pragma once
 
 #include "eqt/models/model.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,14 +15,15 @@ namespace eqt::train {
 // Swaps tensors `a` into the model's parameters and the parameters into `a` (EMA <-> raw).
 void swap_parameters(models::ModelImpl& model, std::vector<torch::Tensor>& a);
 
-// Copies `from`'s parameters (or `from_values`, one tensor per parameter of `from` in its
-// order, e.g. its EMA; empty: the parameters themselves) into `to`, matched by name: the
-// two models must have the same parameter names with the same shapes, else
-// std::invalid_argument naming the first tensor missing, extra or of another shape, and
-// `label` (where the weights come from). Buffers with matching names are copied too.
-// This is how a run starts from another's weights (`eqt train --init-from`).
-void copy_weights_by_name(const models::ModelImpl& from, const std::vector<torch::Tensor>& from_values,
-                          models::ModelImpl& to, const std::string& label);
+// Sets every parameter and buffer of `to` from `tensors` (by name), which must hold exactly
+// those names with the same shapes, else std::invalid_argument naming `label` (where the
+// weights come from) and the first tensor missing, extra or of another shape. The one way
+// weights enter a model from outside: `eqt import` (both layouts) and `eqt train --init-from`.
+void load_named_tensors(models::ModelImpl& to, const std::map<std::string, torch::Tensor>& tensors,
+                        const std::string& label);
+
+// `from`'s parameters and buffers by name (what load_named_tensors takes).
+std::map<std::string, torch::Tensor> named_tensors(const models::ModelImpl& from);
 
 // Swaps `a` in for the scope (nothing when `a` is empty) and back out when it ends.
 class ScopedWeights {
