@@ -11,7 +11,6 @@
 #include "eqt/models/family.h"
 #include "eqt/models/model.h"
 #include "eqt/train/loss.h"
-#include "eqt/util/autocast.h"
 #include "eqt/util/memory_meter.h"
 
 #include <fmt/format.h>
@@ -51,13 +50,7 @@ nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
     auto batch = p.task->train_batch(B, gen);
     auto t0 = std::chrono::steady_clock::now();
     opt.zero_grad();
-    models::ModelOutput out;
-    {
-      util::AutocastScope mixed(device.type(), bf16);
-      out = model->forward(batch.tokens.to(device));
-    }
-    out.logits = out.logits.to(torch::kFloat32);
-    if (out.aux_loss.defined()) out.aux_loss = out.aux_loss.to(torch::kFloat32);
+    auto out = train::training_forward(*model, batch.tokens, device, bf16);
     train::training_loss(out, batch.targets.to(device)).backward();
     if (p.topt.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), p.topt.clip);
     opt.step();

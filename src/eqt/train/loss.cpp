@@ -2,8 +2,23 @@
 #include "eqt/train/loss.h"
 
 #include "eqt/data/task.h"
+#include "eqt/util/autocast.h"
 
 namespace eqt::train {
+
+models::ModelOutput training_forward(models::ModelImpl& model, const torch::Tensor& tokens, const torch::Device& device,
+                                     bool bf16) {
+  models::ModelOutput out;
+  {
+    util::AutocastScope mixed(device.type(), bf16);
+    out = model.forward(tokens.to(device));
+  }
+  if (bf16) {  // the loss in float32
+    out.logits = out.logits.to(torch::kFloat32);
+    if (out.aux_loss.defined()) out.aux_loss = out.aux_loss.to(torch::kFloat32);
+  }
+  return out;
+}
 
 torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count) {
   namespace F = torch::nn::functional;

@@ -12,6 +12,12 @@ namespace eqt::train {
 // `count`: divide the summed loss by this many tokens instead of by the batch's own count.
 torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count = -1);
 
+// The model's forward on tokens moved to `device`, under bfloat16 autocast when bf16 (the
+// solver's own arithmetic stays in full precision, util/autocast.h), with the logits and the
+// auxiliary loss returned in float32 so that the loss is computed in it.
+models::ModelOutput training_forward(models::ModelImpl& model, const torch::Tensor& tokens, const torch::Device& device,
+                                     bool bf16);
+
 // token_loss(out.logits, targets, count) + share * out.aux_loss, where share is this batch's
 // fraction of the global batch (1 in one process; the aux loss is a per-sample mean).
 torch::Tensor training_loss(const models::ModelOutput& out, const torch::Tensor& targets, int64_t count = -1,

@@ -1,7 +1,6 @@
 // eqt/train/trainer.cpp — see trainer.h.
 #include "eqt/train/trainer.h"
 
-#include "eqt/util/autocast.h"
 #include "eqt/util/memory_meter.h"
 
 #include "eqt/config/fields.h"
@@ -189,15 +188,7 @@ TrainResult Trainer::run(int64_t until) {
       const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
       auto batch = world > 1 ? shard_of(global, rank, world) : global;
       const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
-      models::ModelOutput out;
-      {
-        util::AutocastScope mixed(device.type(), bf16);
-        out = model_->forward(batch.tokens.to(device));
-      }
-      if (bf16) {  // the loss in float32
-        out.logits = out.logits.to(torch::kFloat32);
-        if (out.aux_loss.defined()) out.aux_loss = out.aux_loss.to(torch::kFloat32);
-      }
+      auto out = training_forward(*model_, batch.tokens, device, bf16);
       auto loss = training_loss(out, batch.targets.to(device), count, share);
       if (sync_ && m + 1 == o_.accum) sync_->arm();
       (loss / double(o_.accum)).backward();
