@@ -104,7 +104,15 @@ torch::Tensor EnergyImpl::reverse_attention(const torch::Tensor& h, const Energy
     auto w = (s - m).exp();                                                        // (B, T, W-1)
     auto num = (w.unsqueeze(-1) * ctx.values).cumsum(2);                           // (B, T, W-1, V)
     auto den = (-m).exp() + w.cumsum(2);                                           // (B, T, W-1)
-    auto o = num / den.unsqueeze(-1);                                              // targets 1 .. W-1
+    // A prefix whose scores all lie a gap g below m has num and den ~exp(-g): their quotient
+    // is fine, but autograd's d/d den = -num / den^2 overflows float32 once g > ~44 (den^2 <
+    // 1e-38; an EqT maze run reached g = 46 at step 225 and went NaN). Rescaling prefix k by
+    // exp(m - c_k), c_k = max(0, max_{i<=k} s_i) — a constant, so the quotient is unchanged —
+    // makes its denominator >= 1 (the null slot or its best source contributes exp(0)); what
+    // remains is float32's forward range, g < ~87.
+    auto c = std::get<0>(s.detach().cummax(2)).clamp_min(0);                      // (B, T, W-1)
+    auto scale = (m - c).exp();                                                    // (B, T, W-1) >= 1
+    auto o = (num * scale.unsqueeze(-1)) / (den * scale).unsqueeze(-1);           // targets 1 .. W-1
     logits = logits + torch::cat({torch::zeros_like(o.narrow(2, 0, 1)), o}, 2);   // target 0: no source
     if (keep) *keep = {w, den, o};
   }
