@@ -22,10 +22,12 @@
 #include "eqt/io/text_file.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -46,6 +48,7 @@ struct SweepArgs {
   int jobs = 1, threads = 1;
   bool dry_run = false;
   std::string device = "cpu";
+  std::vector<std::string> only;  // run-folder patterns (fnmatch); empty: every run
 };
 
 struct ChildResult {
@@ -176,6 +179,19 @@ void run_sweep(const SweepArgs& a) {
     if (!c.contains("train") || !c["train"].contains("ckpt_every")) set_dotted(c, "train.ckpt_every", 250);
     return c;
   });
+  if (!a.only.empty()) {
+    // A subset of the grid (the README's main job runs three of the maze sweep's runs): a
+    // run is kept when its folder family/cell/seed<k> matches a pattern. The folder and its
+    // spec.json stay the sweep's, so a later full invocation adds the rest.
+    std::vector<SweepRun> kept_runs;
+    for (auto& r : runs)
+      if (std::any_of(a.only.begin(), a.only.end(), [&](const std::string& p) { return fnmatch(p.c_str(), r.dir.c_str(), 0) == 0; }))
+        kept_runs.push_back(std::move(r));
+    if (kept_runs.empty())
+      throw std::invalid_argument("--only matches none of the spec's runs (folders family/cell/seed<k>, e.g. '" +
+                                  runs.front().dir + "')");
+    runs = std::move(kept_runs);
+  }
   if (a.dry_run) {
     for (size_t i = 0; i < runs.size(); ++i)
       std::printf("%3zu  %s\n     %s\n", i + 1, runs[i].dir.c_str(), runs[i].config.dump().c_str());
@@ -193,9 +209,12 @@ void run_sweep(const SweepArgs& a) {
   std::vector<size_t> todo;
   for (size_t i = 0; i < runs.size(); ++i)
     if (!fs::exists(a.out + "/" + runs[i].dir + "/sweep_row.json")) todo.push_back(i);
-  std::printf("eqt sweep: %s, %zu runs (%zu families x %zu cells x %zu seeds): %zu finished, %zu to run, %d at a time\n",
-              a.spec.c_str(), runs.size(), spec.families.size(), runs.size() / spec.families.size() / spec.seeds.size(),
-              spec.seeds.size(), runs.size() - todo.size(), todo.size(), a.jobs);
+  if (a.only.empty())
+    std::printf("eqt sweep: %s, %zu runs (%zu families x %zu cells x %zu seeds): ", a.spec.c_str(), runs.size(),
+                spec.families.size(), runs.size() / spec.families.size() / spec.seeds.size(), spec.seeds.size());
+  else
+    std::printf("eqt sweep: %s, %zu runs (--only): ", a.spec.c_str(), runs.size());
+  std::printf("%zu finished, %zu to run, %d at a time\n", runs.size() - todo.size(), todo.size(), a.jobs);
   std::fflush(stdout);
 
   std::mutex mu;  // guards the report, the counters and stdout
@@ -274,6 +293,8 @@ void register_sweep(CLI::App& app, int& /*exit_code*/) {
   cmd->add_option("--device", a->device, "every run's device: cpu, cuda or cuda:N (precision: train.precision in the spec)")
       ->capture_default_str();
   cmd->add_flag("--dry-run", a->dry_run, "list the runs and their configs, run nothing");
+  cmd->add_option("--only", a->only, "run only the runs whose folder family/cell/seed<k> matches one of these patterns "
+                                     "('*' and '?' wildcards, e.g. 'looped/min_path=8/seed0' or '*/*/seed0')");
   cmd->callback([a] { run_sweep(*a); });
 }
 

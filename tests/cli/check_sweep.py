@@ -3,7 +3,8 @@
 running child) right after its first run finished and started again, it skips that run,
 resumes the others and writes results.json (one row per run, every eval key plus the cell,
 seed, time and memory), results.md (mean ± std per cell) and SVG plots; a different spec
-in the same folder and malformed specs are refused by name.
+in the same folder and malformed specs are refused by name; --only selects runs by folder
+pattern.
 Usage: check_sweep.py EQT_BINARY SOURCE_DIR"""
 import json, os, signal, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -52,6 +53,21 @@ check("8 of 8 runs finished" in md and "| length=10 | attractor | 2 |" in md and
 for svg in ["plot_token_accuracy_vs_length.svg", "plot_peak_tensor_mb_vs_length.svg", "internalisation_length=6.svg"]:
     path = os.path.join(out, svg)
     check(os.path.exists(path) and open(path).read().startswith("<svg"), f"{svg} written")
+
+# --only: a subset of the grid by run-folder pattern (the README's main job uses it).
+r = subprocess.run([eqt, "sweep", spec, "--out", os.path.join(work, "subset"), "--dry-run",
+                    "--only", "standard/length=6/seed0", "--only", "attractor/*/seed1"], capture_output=True, text=True, env=env)
+listed = sorted(line.split()[1] for line in r.stdout.splitlines() if line[:3].strip().isdigit())
+check(r.returncode == 0 and listed == ["attractor/length=10/seed1", "attractor/length=6/seed1", "standard/length=6/seed0"],
+      f"--only keeps exactly the matching runs: {listed}")
+r = subprocess.run([eqt, "sweep", spec, "--out", out, "--only", "standard/length=6/seed0"], capture_output=True, text=True, env=env)
+check(r.returncode == 0 and "1 runs (--only): 1 finished, 0 to run" in r.stdout,
+      "--only on a finished sweep runs nothing: " + r.stdout.strip()[:200])
+r = subprocess.run([eqt, "sweep", spec, "--out", out, "--only", "deq/*"], capture_output=True, text=True, env=env)
+check(r.returncode == 2 and "--only matches none" in r.stderr, "a pattern matching no run is refused: " + r.stderr.strip())
+r = subprocess.run([eqt, "sweep", spec, "--out", out], capture_output=True, text=True, env=env)
+check(r.returncode == 0 and "8 of 8 runs finished" in open(os.path.join(out, "results.md")).read(),
+      "after an --only invocation the full sweep's report holds every run again")
 
 # The same folder with another spec is refused; so are malformed specs, by name.
 other = os.path.join(work, "other.json")
