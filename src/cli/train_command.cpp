@@ -286,9 +286,24 @@ struct EvalArgs {
   bool json = false;
   int64_t batch = 256;
   std::vector<std::string> solver_steps;
+  std::vector<std::string> solver_set;  // KEY=VALUE under the config's solver.*
   bool raw_weights = false;
   TaskArgs task_args;
 };
+
+// --solver KEY=VALUE ... -> {"solver": {KEY: VALUE}}; a VALUE that is not JSON is a string
+// (method=picard). Keys and types are checked by ModelConfig::from_json, which names them.
+nlohmann::json solver_overrides(const std::vector<std::string>& items) {
+  nlohmann::json s = nlohmann::json::object();
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+      throw std::invalid_argument("--solver " + item + ": expected KEY=VALUE, e.g. freeze=true or eval_tol=1e-5");
+    auto v = nlohmann::json::parse(item.substr(eq + 1), nullptr, /*allow_exceptions=*/false);
+    s[item.substr(0, eq)] = v.is_discarded() ? nlohmann::json(item.substr(eq + 1)) : v;
+  }
+  return {{"solver", s}};
+}
 
 void run_eval(const EvalArgs& a) {
   nlohmann::json overrides = nlohmann::json::object();
@@ -300,6 +315,12 @@ void run_eval(const EvalArgs& a) {
   auto run = train::open_run(a.run, !a.raw_weights, overrides);
   auto& model = *run.ck.model;
   model.to(parse_device(a.device));  // checkpoints hold CPU tensors: any device evaluates them
+  nlohmann::json solver_set;
+  if (!a.solver_set.empty()) {  // read at every forward (model.h), so setting them is enough
+    solver_set = solver_overrides(a.solver_set);
+    model.config() = models::ModelConfig::from_json(solver_set, model.config());
+    model.config().validate();
+  }
   const auto& task = run.task;
   const bool ema = run.ema;
   nlohmann::json out;
@@ -309,9 +330,11 @@ void run_eval(const EvalArgs& a) {
     out = train::evaluate_by_caps(model, *task, a.solver_steps, a.batch);
   }
   out["weights"] = ema ? "ema" : "raw";
+  if (!solver_set.empty()) out["solver_overrides"] = solver_set["solver"];
   // Kept beside the checkpoint for `eqt plot` (the internalisation curve) and `eqt sweep`;
   // a user's puzzle file gets its own name, so the run's own evaluation is not replaced.
   std::string name = a.solver_steps.empty() ? "eval" : "eval_by_solver_steps";
+  if (!solver_set.empty()) name += ".solver";  // the run's own evaluation is kept
   if (overrides.contains("test_data")) {
     out["test_data"] = overrides["test_data"];
     name += "." + std::filesystem::path(a.task_args.data).stem().string();
@@ -374,6 +397,9 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   ev->add_flag("--raw-weights", e->raw_weights, "evaluate the trained weights, not their EMA");
   ev->add_option("--device", e->device, "cpu, cuda or cuda:N")->capture_default_str();
   ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
+  ev->add_option("--solver", e->solver_set,
+                 "KEY=VALUE: an inference solver setting over the checkpoint's (solver.* keys of eqt info), "
+                 "e.g. freeze=true compact=0 eval_tol=1e-5 method=picard; repeatable");
   e->task_args.add(ev);
   ev->get_option("--data")->description(
       "sudoku, maze: score every puzzle of this file (81-character lines, '.' or 0 blank, optional ,solution)");

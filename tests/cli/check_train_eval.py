@@ -50,6 +50,23 @@ check(steps[-1] == 6, f"--resume continues to step 6 (last logged {steps[-1]})")
 bad = run("eval", "--run", att, "--solver-steps", "2,abc", ok=False)
 check(bad.returncode != 0 and "'abc'" in bad.stderr, "a bad cap is named: " + bad.stderr.strip())
 
+# --solver KEY=VALUE: inference solver settings over the checkpoint's, recorded in the
+# output and written beside (not over) the run's own eval.json.
+base = json.loads(run("eval", "--run", att, "--json").stdout)
+own = open(os.path.join(att, "eval.json")).read()
+fr = json.loads(run("eval", "--run", att, "--solver", "freeze=true", "--solver", "eval_tol=0.5",
+                    "--solver", "method=picard", "--solver", "eval_min_iter=0", "--json").stdout)
+check(fr["solver_overrides"] == {"freeze": True, "eval_tol": 0.5, "method": "picard", "eval_min_iter": 0},
+      f"eval --solver records its settings: {fr.get('solver_overrides')}")
+check(fr["mean_solver_steps"] < base["mean_solver_steps"], "a loose eval_tol without a minimum stops the solver earlier: "
+      f"{fr['mean_solver_steps']} vs {base['mean_solver_steps']} steps")
+check(os.path.exists(os.path.join(att, "eval.solver.json")) and open(os.path.join(att, "eval.json")).read() == own,
+      "eval --solver writes eval.solver.json and leaves eval.json alone")
+for arg, named in [("no_such=1", "solver.no_such"), ("freeze", "KEY=VALUE"), ("compact=2", "compact"),
+                   ("method=newton", "newton")]:
+    bad = run("eval", "--run", att, "--solver", arg, ok=False)
+    check(bad.returncode != 0 and named in bad.stderr, f"--solver {arg} is refused naming {named}: " + bad.stderr.strip()[-200:])
+
 text = os.path.join(work, "latin1.txt")
 with open(text, "wb") as f:
     f.write(b"line one\nline two caf\xe9\n" * 100)

@@ -146,3 +146,60 @@ TEST(Batch, CheckingEveryKEvaluationsKeepsEachSamplesSteps) {
   }
   EXPECT_THROW(solve::validate(solve::SolverOptions().check_every(0)), std::invalid_argument);
 }
+
+// Compaction (freeze + a RowMap): stopped samples are dropped and f runs on the others only.
+// Samples do not interact, so every per-sample number must be that of the same solve without
+// compaction, while f sees fewer rows: with a check every evaluation exactly sum_b steps_b.
+namespace {
+
+// z_b <- s_b z_b A^T + b_b: one map, a different spectral radius (so step count) per sample.
+struct ScaledLinear {
+  torch::Tensor A, s, b;  // (D, D), (B, 1), (B, D)
+  torch::Tensor operator()(const torch::Tensor& z) const { return s * z.matmul(A.t()) + b; }
+  solve::Map rows(const torch::Tensor& idx) const { return ScaledLinear{A, s.index_select(0, idx), b.index_select(0, idx)}; }
+};
+
+}  // namespace
+
+TEST(Batch, CompactingSkipsStoppedSamplesAndChangesNothing) {
+  auto m = test::linear_map(0.95, 6, 16, 11);
+  ScaledLinear f{m.A, torch::tensor({0.1, 0.9, 0.3, 1.0, 0.6, 0.8}, torch::kFloat64).unsqueeze(1), m.b};
+  std::vector<torch::Tensor> seen;  // the row indices every restriction was asked for
+  solve::RowMap rows = [&](const torch::Tensor& idx) {
+    seen.push_back(idx.clone());
+    return f.rows(idx);
+  };
+  const int64_t B = 6;
+  for (auto method : {solve::Method::Picard, solve::Method::Anderson, solve::Method::Broyden}) {
+    for (int64_t every : {1, 3}) {
+      auto o = solve::SolverOptions().method(method).tol(1e-9).max_iter(400).freeze(true).check_every(every);
+      auto plain = solve::solve(f, torch::zeros_like(m.b), o);
+      seen.clear();
+      auto comp = solve::solve(f, torch::zeros_like(m.b), o, rows);
+      const std::string what = solve::to_string(method) + " check_every " + std::to_string(every);
+      ASSERT_TRUE(plain.all_converged()) << what;
+      EXPECT_TRUE(torch::equal(comp.steps, plain.steps)) << what << ": " << comp.steps << " vs " << plain.steps;
+      EXPECT_TRUE(torch::equal(comp.status, plain.status)) << what;
+      EXPECT_EQ(comp.fevals, plain.fevals) << what;
+      double err = 0;
+      for (auto [a, b] : {std::pair{comp.z, plain.z}, {comp.fz, plain.fz}, {comp.abs_res, plain.abs_res},
+                          {comp.rel_res, plain.rel_res}, {comp.abs_trace, plain.abs_trace}, {comp.rel_trace, plain.rel_trace}})
+        err = std::max(err, ((a - b).abs() / (b.abs() + 1e-300)).max().item<double>());
+      const int64_t sum_steps = comp.steps.sum().item<int64_t>();
+      std::printf("  %-28s row evals %3lld compacted vs %3lld (sum of steps %lld), %zu compactions, max rel diff %.1e\n",
+                  what.c_str(), (long long)comp.row_evals, (long long)plain.row_evals, (long long)sum_steps, seen.size(), err);
+      EXPECT_LT(err, 1e-12) << what;
+      EXPECT_EQ(plain.row_evals, plain.fevals * B) << what;
+      ASSERT_FALSE(seen.empty()) << what;
+      for (auto& idx : seen) EXPECT_TRUE(torch::equal(idx, std::get<0>(idx.sort()))) << what << ": rows not ascending";
+      if (every == 1) EXPECT_EQ(comp.row_evals, sum_steps) << what;
+      // A row is dropped at the first check after it stopped: at most every - 1 extra evaluations.
+      EXPECT_LE(comp.row_evals, sum_steps + (every - 1) * B) << what;
+      EXPECT_LT(comp.row_evals, plain.row_evals) << what;
+    }
+  }
+  // compact = 0 turns it off; the option is validated.
+  auto off = solve::solve(f, torch::zeros_like(m.b), solve::SolverOptions().tol(1e-9).freeze(true).compact(0), rows);
+  EXPECT_EQ(off.row_evals, off.fevals * B);
+  EXPECT_THROW(solve::validate(solve::SolverOptions().compact(1.5)), std::invalid_argument);
+}

@@ -17,7 +17,8 @@ torch::Tensor damped_steps(const solve::Map& f, torch::Tensor z, int64_t k, doub
 }  // namespace
 
 Equilibrium find_equilibrium(const solve::Map& f, const torch::Tensor& z0,
-                             const solve::SolverOptions& fwd, const GradOptions& g) {
+                             const solve::SolverOptions& fwd, const GradOptions& g,
+                             const solve::RowMap& rows) {
   TORCH_CHECK(g.k() >= 0, "find_equilibrium: k must be >= 0, got ", g.k());
   Equilibrium eq;
   const bool training = torch::GradMode::is_enabled();
@@ -36,14 +37,14 @@ Equilibrium find_equilibrium(const solve::Map& f, const torch::Tensor& z0,
     if (fwd.max_iter() > k) {
       auto o = fwd;
       o.method(solve::Method::Picard).damping(g.tau()).tol(0.0).min_iter(0).max_iter(fwd.max_iter() - k);
-      eq.forward = solve::solve(f, z, o);
+      eq.forward = solve::solve(f, z, o, rows);
       z = eq.forward.z;
     }
     eq.z = damped_steps(f, z, k, g.tau());
     return eq;
   }
 
-  eq.forward = solve::solve(f, z0, fwd);
+  eq.forward = solve::solve(f, z0, fwd, rows);
   if (!training) {
     // f(z*), which the solver already evaluated to measure z*'s residual: the same value
     // the implicit modes return while training, and with a cap of T evaluations the

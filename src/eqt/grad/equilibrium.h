@@ -11,6 +11,8 @@
 //   ift        as onestep but u solves u = J^T u + v (implicit function theorem), with the
 //              backward solver options.
 // With grad mode off the solve result is returned as is (no extra evaluation).
+// rows (optional): f restricted to subsets of the batch, handed to the forward solve so
+// that freezing skips stopped samples (solver.h, RowMap); the result does not change.
 // f is kept until backward runs (onestep / ift): it must capture what it uses by value.
 // What it is not: a model. It knows nothing of transformers, tokens or losses.
 #pragma once
@@ -48,7 +50,8 @@ struct Equilibrium {
 };
 
 Equilibrium find_equilibrium(const solve::Map& f, const torch::Tensor& z0,
-                             const solve::SolverOptions& fwd, const GradOptions& g);
+                             const solve::SolverOptions& fwd, const GradOptions& g,
+                             const solve::RowMap& rows = {});
 
 std::string to_string(Mode m);
 Mode mode_from_string(const std::string& s);  // throws std::invalid_argument naming choices

@@ -29,8 +29,10 @@ ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cac
   }
   // Incremental: only the new positions are solved for, attending to the cached head states
   // of earlier positions (their equilibria), which are then extended by the new ones.
-  auto f = residual_map(head_, c, cache ? cache->past("head") : nullptr);
-  auto eq = grad::find_equilibrium(f, c.detach(), cfg.solver_options(is_training()), cfg.grad_options());
+  auto past = cache ? cache->past("head") : nullptr;
+  auto f = residual_map(head_, c, past);
+  auto eq = grad::find_equilibrium(f, c.detach(), cfg.solver_options(is_training()), cfg.grad_options(),
+                                   residual_rows(head_, c, past));
   if (cache) cache->extend(head_, "head", eq.forward.z + c);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq, f);

@@ -26,4 +26,23 @@ solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector
   return [stack, c, past](const torch::Tensor& y) mutable { return stack->forward(y + c, past) - y; };
 }
 
+solve::RowMap residual_rows(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past) {
+  return [stack, c, past](const torch::Tensor& rows) -> solve::Map {
+    std::shared_ptr<std::vector<nn::KVCache>> sub;  // (n, H, P, hd) per layer, owned by the map
+    if (past) {
+      sub = std::make_shared<std::vector<nn::KVCache>>();
+      for (const auto& kv : *past) {
+        nn::KVCache s;
+        if (kv.k.defined()) s.k = kv.k.index_select(0, rows), s.v = kv.v.index_select(0, rows);
+        if (kv.offset.defined()) s.offset = kv.offset.index_select(0, rows.to(kv.offset.device()));
+        sub->push_back(s);
+      }
+    }
+    auto c_rows = c.index_select(0, rows);  // (n, T, C)
+    return [stack, c_rows, sub](const torch::Tensor& y) mutable {
+      return stack->forward(y + c_rows, sub ? sub.get() : nullptr) - y;
+    };
+  };
+}
+
 }  // namespace eqt::models

@@ -24,4 +24,8 @@ torch::Tensor jacobian_penalty(const solve::Map& f, const torch::Tensor& z_star,
 // backward runs in training, so it captures the stack and c by value.
 solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past);
 
+// The same map on a subset of the batch (solve::RowMap): c and the cached keys / values
+// sliced to the rows once per call, so a frozen solve evaluates the stack on live rows only.
+solve::RowMap residual_rows(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past);
+
 }  // namespace eqt::models

@@ -30,8 +30,10 @@ ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, co
   }
   // Incremental: the new positions only, attending to the cached core states of earlier
   // positions at their equilibria.
-  auto f = residual_map(core_, u, cache ? cache->past("core") : nullptr);
-  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg.solver_options(is_training()), cfg.grad_options());
+  auto past = cache ? cache->past("core") : nullptr;
+  auto f = residual_map(core_, u, past);
+  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg.solver_options(is_training()), cfg.grad_options(),
+                                   residual_rows(core_, u, past));
   if (cache) cache->extend(core_, "core", eq.forward.z + u);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq, f);

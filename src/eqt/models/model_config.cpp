@@ -137,7 +137,8 @@ solve::SolverOptions ModelConfig::solver_options(bool training) const {
                .ridge_relative(ridge_relative)
                .damping(damping)
                .freeze(freeze)
-               .check_every(check_every);
+               .check_every(check_every)
+               .compact(compact);
   o.min_iter(std::min(o.min_iter(), o.max_iter()));
   solve::validate(o);
   return o;

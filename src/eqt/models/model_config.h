@@ -57,6 +57,7 @@ struct ModelConfig {
   double damping = 1.0;
   bool freeze = false;
   int64_t check_every = 1;  // host-side "all stopped?" test every k evaluations (GPU syncs)
+  double compact = 0.125;   // with freeze: f on unstopped rows only once this fraction stopped
   // Gradient through the equilibrium (deq, attractor).
   std::string grad = "onestep";  // unrolled | truncated | phantom | onestep | ift
   int64_t grad_k = 1;
@@ -122,6 +123,7 @@ struct ModelConfig {
     v("solver.damping", damping, "Picard damping tau");
     v("solver.freeze", freeze, "stop updating converged samples");
     v("solver.check_every", check_every, "test on the host whether every sample stopped only every k-th iteration");
+    v("solver.compact", compact, "with freeze: evaluate f on the unstopped rows only once this fraction of them stopped (0: never)");
     v("grad.mode", grad, "unrolled | truncated | phantom | onestep | ift");
     v("grad.k", grad_k, "recorded steps (truncated, phantom)");
     v("grad.tau", grad_tau, "damping of recorded steps (truncated, phantom, unrolled)");

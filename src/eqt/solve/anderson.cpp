@@ -64,6 +64,12 @@ class Anderson final : public Stepper {
     return torch::where(bad.unsqueeze(1), fx, next);
   }
 
+  void keep(const torch::Tensor& idx) override {
+    if (!X_.defined()) return;
+    X_ = X_.index_select(0, idx);
+    F_ = F_.index_select(0, idx);
+  }
+
  private:
   int64_t m_;
   double beta_, ridge_;

@@ -46,6 +46,13 @@ class Broyden final : public Stepper {
     return x - matvec(g);
   }
 
+  void keep(const torch::Tensor& idx) override {
+    if (!U_.defined()) return;
+    U_ = U_.index_select(0, idx);
+    VT_ = VT_.index_select(0, idx);
+    if (x_prev_.defined()) x_prev_ = x_prev_.index_select(0, idx), g_prev_ = g_prev_.index_select(0, idx);
+  }
+
  private:
   // B^-1 v = -v + U (V^T v)        v: (B, D) -> (B, D)
   torch::Tensor matvec(const torch::Tensor& v) const {

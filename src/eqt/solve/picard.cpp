@@ -13,6 +13,7 @@ class Picard final : public Stepper {
     if (tau_ == 1.0) return fx;
     return (1.0 - tau_) * x + tau_ * fx;  // (B, D)
   }
+  void keep(const torch::Tensor&) override {}  // no history
 
  private:
   double tau_;

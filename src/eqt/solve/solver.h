@@ -4,6 +4,9 @@
 //   solve(f, z0, opts)   the forward solve, no autograd graph (the normal case);
 //   unroll(f, z0, opts)  the same damped iteration recorded by autograd (the
 //                        memory-hungry baseline that implicit gradients replace).
+// A caller that can evaluate f on a subset of the batch passes `rows` too; the solve then
+// drops stopped samples from the batch it iterates (freeze + compact) instead of
+// evaluating f on them again.
 // What it is not: anything about transformers. f is an opaque batched map from
 // (B, ...) to (B, ...) in which samples do not interact; every statistic is per sample.
 #pragma once
@@ -17,6 +20,10 @@ namespace eqt::solve {
 
 // f: (B, ...) -> (B, ...), same shape, samples independent.
 using Map = std::function<torch::Tensor(const torch::Tensor&)>;
+// rows: (n,) int64 indices into the batch of z0, ascending. Returns f restricted to those
+// samples: rows(idx)(z.index_select(0, idx)) == f(z).index_select(0, idx). Called once per
+// compaction (so it may slice what f captures once, not at every evaluation).
+using RowMap = std::function<Map(const torch::Tensor& rows)>;
 
 enum class Method { Picard, Anderson, Broyden };  // Picard = plain / damped iteration
 enum class StopMode { Abs, Rel };
@@ -53,6 +60,11 @@ struct SolverOptions {
   // stays on the device and exact; only the loop's exit waits up to k - 1 evaluations, which
   // spares a GPU k - 1 of every k device-to-host synchronisations. 1: test every time.
   TORCH_ARG(int64_t, check_every) = 1;
+  // With freeze and a RowMap: at a host check (see check_every) where at least this fraction
+  // of the rows still being iterated has stopped (met the test or diverged), those rows are
+  // dropped and f is evaluated on the rest only; 0 = never. The threshold trades the cost of
+  // re-slicing the solver's history (and what f captures) against evaluations saved.
+  TORCH_ARG(double, compact) = 0.125;
 };
 
 struct SolveResult {
@@ -66,6 +78,7 @@ struct SolveResult {
   torch::Tensor abs_trace;  // (S, B) float64 absolute residual at every evaluation
   torch::Tensor rel_trace;  // (S, B) float64 relative residual at every evaluation
   int64_t fevals = 0;       // batched evaluations of f made (S)
+  int64_t row_evals = 0;    // samples evaluated, summed over the S evaluations (<= S * B)
 
   int64_t count(Status s) const;  // how many samples ended with status s
   bool all_converged() const { return count(Status::Converged) == z.size(0); }
@@ -75,7 +88,9 @@ struct SolveResult {
 void validate(const SolverOptions& opts);
 
 // The forward solve: runs under NoGradGuard, so f builds no graph.
-SolveResult solve(const Map& f, const torch::Tensor& z0, const SolverOptions& opts);
+// rows (optional): f restricted to subsets of the batch, which lets freeze skip stopped
+// samples (opts.compact); the result is the same as without it.
+SolveResult solve(const Map& f, const torch::Tensor& z0, const SolverOptions& opts, const RowMap& rows = {});
 
 // Damped Picard iteration with autograd recording (method must be Picard). The returned z
 // carries the graph of every step; statistics are as for solve().

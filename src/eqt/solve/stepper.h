@@ -16,6 +16,9 @@ class Stepper {
   // x: (B, D) current iterate, fx: (B, D) = f(x). Returns (B, D) the next iterate.
   // Rows may be non-finite; the driver replaces them by fx (REFERENCE 2's fall-back).
   virtual torch::Tensor step(const torch::Tensor& x, const torch::Tensor& fx) = 0;
+  // The driver dropped samples: keep only the history of rows idx (n,) int64 of the current
+  // batch, in that order, so the next step() gets (n, D).
+  virtual void keep(const torch::Tensor& idx) = 0;
 };
 
 std::unique_ptr<Stepper> make_picard(const SolverOptions& opts);
