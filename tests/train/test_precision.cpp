@@ -91,3 +91,33 @@ INSTANTIATE_TEST_SUITE_P(AllFamilies, Precision, ::testing::ValuesIn(models::fam
                          [](const auto& info) { return info.param; });
 
 }  // namespace
+
+// Under bf16 autocast a map's output is rounded to 8 significant bits, so the solve's relative
+// residual has a floor near 1e-3: asked for 1e-6, the solve runs to its cap every time;
+// solver.low_precision_tol (2e-3) raises the tolerance while autocast is on, and only then.
+TEST(PrecisionTolerance, Bf16SolveStopsAtTheFloorNotTheCap) {
+  for (const std::string fam : {"attractor", "deq"}) {
+    torch::manual_seed(5);
+    auto c = test::tiny(fam);
+    c.train_tol = 1e-6;
+    c.train_max_iter = 60;
+    auto model = models::make_model(c);
+    model->train();
+    auto tokens = torch::randint(0, c.vocab, {8, 12}, torch::kLong);
+    auto mean_steps = [&](double floor, bool bf16) {
+      model->config().low_precision_tol = floor;
+      util::AutocastScope mixed(torch::kCPU, bf16);
+      EXPECT_EQ(util::low_precision_active(torch::kCPU), bf16);
+      return model->forward(tokens).stats.steps.mean().item<double>();
+    };
+    const double capped = mean_steps(0.0, true), floored = mean_steps(2e-3, true), fp32 = mean_steps(2e-3, false);
+    std::printf("  %s: mean training solve steps, bf16 without floor %.1f, with floor 2e-3 %.1f, fp32 (floor unused) %.1f\n",
+                fam.c_str(), capped, floored, fp32);
+    EXPECT_EQ(capped, 60.0) << fam << ": expected the bf16 solve to miss 1e-6 (the floor this test is about)";
+    EXPECT_LT(floored, 30.0) << fam;
+    EXPECT_GT(fp32, floored) << fam << ": fp32 keeps the tight tolerance";
+    auto o = c.solver_options(true, true);
+    EXPECT_DOUBLE_EQ(o.tol(), 2e-3);
+    EXPECT_DOUBLE_EQ(c.solver_options(true, false).tol(), 1e-6);
+  }
+}

@@ -6,6 +6,7 @@
 // and an incremental decode leaves the head's cache alone (it cannot be switched on later
 // in the same sequence: DecodeCache::past says so).
 #include "eqt/models/families.h"
+#include "eqt/util/autocast.h"
 
 namespace eqt::models {
 
@@ -31,7 +32,7 @@ ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cac
   // of earlier positions (their equilibria), which are then extended by the new ones.
   auto past = cache ? cache->past("head") : nullptr;
   auto f = residual_map(head_, c, past);
-  auto eq = grad::find_equilibrium(f, c.detach(), cfg.solver_options(is_training()), cfg.grad_options(),
+  auto eq = grad::find_equilibrium(f, c.detach(), cfg.solver_options(is_training(), util::low_precision_active(c.device().type())), cfg.grad_options(),
                                    residual_rows(head_, c, past));
   if (cache) cache->extend(head_, "head", eq.forward.z + c);
   out.logits = embed_->logits(eq.z);

@@ -9,6 +9,7 @@
 // of unit RMS keeps that factor near one (with u = W e at init, rms ~ 0.06, measured: plain
 // iteration never converged and Anderson needed 120-300 iterations on the tiny test model).
 #include "eqt/models/families.h"
+#include "eqt/util/autocast.h"
 
 namespace eqt::models {
 
@@ -32,7 +33,7 @@ ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, co
   // positions at their equilibria.
   auto past = cache ? cache->past("core") : nullptr;
   auto f = residual_map(core_, u, past);
-  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg.solver_options(is_training()), cfg.grad_options(),
+  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg.solver_options(is_training(), util::low_precision_active(u.device().type())), cfg.grad_options(),
                                    residual_rows(core_, u, past));
   if (cache) cache->extend(core_, "core", eq.forward.z + u);
   out.logits = embed_->logits(eq.z);

@@ -79,6 +79,7 @@ void ModelConfig::validate() const {
   at_least("attractor.head_layers", head_layers, 1);
   at_least("attractor.jac_reg", head_jac_reg, 0);
   at_least("deq.jac_reg", jac_reg, 0);
+  at_least("solver.low_precision_tol", low_precision_tol, 0);
   at_least("solver.train_max_iter", train_max_iter, 0);
   at_least("solver.eval_max_iter", eval_max_iter, 0);
   at_least("eqt.steps", eqt_steps, 0);
@@ -124,7 +125,7 @@ nn::BlockOptions ModelConfig::block_options() const {
   return o;
 }
 
-solve::SolverOptions ModelConfig::solver_options(bool training) const {
+solve::SolverOptions ModelConfig::solver_options(bool training, bool low_precision) const {
   auto o = solve::SolverOptions()
                .method(solve::method_from_string(solver))
                .stop_mode(solve::stop_mode_from_string(stop_mode))
@@ -140,6 +141,7 @@ solve::SolverOptions ModelConfig::solver_options(bool training) const {
                .check_every(check_every)
                .compact(compact);
   o.min_iter(std::min(o.min_iter(), o.max_iter()));
+  if (low_precision) o.tol(std::max(o.tol(), low_precision_tol));
   solve::validate(o);
   return o;
 }

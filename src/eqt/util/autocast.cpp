@@ -58,6 +58,12 @@ Precision parse_precision(const std::string& name) {
 
 std::string to_string(Precision p) { return p == Precision::BF16 ? "bf16" : "fp32"; }
 
+bool low_precision_active(torch::DeviceType device) {
+  if (device != torch::kCPU && device != torch::kCUDA) return false;
+  const auto t = dtype_of(device);
+  return is_on(device) && (t == at::kBFloat16 || t == at::kHalf);
+}
+
 AutocastScope::AutocastScope(torch::DeviceType device, bool enabled, at::ScalarType dtype)
     : device_(device), was_enabled_(is_on(device)), enabled_(enabled), was_dtype_(dtype_of(device)) {
   TORCH_CHECK(device == torch::kCPU || device == torch::kCUDA, "autocast: device type ", device,

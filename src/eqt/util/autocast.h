@@ -36,6 +36,10 @@ class AutocastScope {
   at::ScalarType was_dtype_;
 };
 
+// Whether products on device's type now run in a 16-bit float under autocast (so a map's
+// output carries ~2^-9 relative rounding).
+bool low_precision_active(torch::DeviceType device);
+
 // Autocast off on the CPU and CUDA in scope.
 class NoAutocast {
  public:
