@@ -318,8 +318,7 @@ void run_eval(const EvalArgs& a) {
   nlohmann::json solver_set;
   if (!a.solver_set.empty()) {  // read at every forward (model.h), so setting them is enough
     solver_set = solver_overrides(a.solver_set);
-    model.config() = models::ModelConfig::from_json(solver_set, model.config());
-    model.config().validate();
+    model.config() = models::ModelConfig::from_json(solver_set, model.config());  // validated there
   }
   const auto& task = run.task;
   const bool ema = run.ema;

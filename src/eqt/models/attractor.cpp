@@ -6,7 +6,6 @@
 // and an incremental decode leaves the head's cache alone (it cannot be switched on later
 // in the same sequence: DecodeCache::past says so).
 #include "eqt/models/families.h"
-#include "eqt/util/autocast.h"
 
 namespace eqt::models {
 
@@ -30,10 +29,7 @@ ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cac
   }
   // Incremental: only the new positions are solved for, attending to the cached head states
   // of earlier positions (their equilibria), which are then extended by the new ones.
-  auto past = cache ? cache->past("head") : nullptr;
-  auto f = residual_map(head_, c, past);
-  auto eq = grad::find_equilibrium(f, c.detach(), cfg.solver_options(is_training(), util::low_precision_active(c.device().type())), cfg.grad_options(),
-                                   residual_rows(head_, c, past));
+  auto [f, eq] = solve_residual(head_, c, cache ? cache->past("head") : nullptr, c.detach(), cfg, is_training());
   if (cache) cache->extend(head_, "head", eq.forward.z + c);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq, f);

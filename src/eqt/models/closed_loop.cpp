@@ -2,6 +2,7 @@
 #include "eqt/models/closed_loop.h"
 
 #include "eqt/grad/jacobian.h"
+#include "eqt/util/autocast.h"
 
 namespace eqt::models {
 
@@ -43,6 +44,15 @@ solve::RowMap residual_rows(nn::BlockStack stack, torch::Tensor c, const std::ve
       return stack->forward(y + c_rows, sub ? sub.get() : nullptr) - y;
     };
   };
+}
+
+ResidualSolve solve_residual(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past,
+                             const torch::Tensor& z0, const ModelConfig& cfg, bool training) {
+  ResidualSolve r;
+  r.f = residual_map(stack, c, past);
+  const auto opts = cfg.solver_options(training, util::low_precision_active(c.device().type()));
+  r.eq = grad::find_equilibrium(r.f, z0, opts, cfg.grad_options(), residual_rows(stack, c, past));
+  return r;
 }
 
 }  // namespace eqt::models

@@ -28,4 +28,16 @@ solve::Map residual_map(nn::BlockStack stack, torch::Tensor c, const std::vector
 // sliced to the rows once per call, so a frozen solve evaluates the stack on live rows only.
 solve::RowMap residual_rows(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past);
 
+// What the attractor head and the DEQ core both do: solve y = residual_map(stack, c, past)(y)
+// from z0 (B, T, C) with cfg's solver and gradient options (training: the train_* ones),
+// handing the solver residual_rows so that frozen rows leave the batch. While bf16 autocast
+// is on, the tolerance is at least cfg.low_precision_tol (ModelConfig::solver_options).
+// Returns the map as well: stats_from and jacobian_penalty take it.
+struct ResidualSolve {
+  solve::Map f;
+  grad::Equilibrium eq;
+};
+ResidualSolve solve_residual(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past,
+                             const torch::Tensor& z0, const ModelConfig& cfg, bool training);
+
 }  // namespace eqt::models

@@ -9,7 +9,6 @@
 // of unit RMS keeps that factor near one (with u = W e at init, rms ~ 0.06, measured: plain
 // iteration never converged and Anderson needed 120-300 iterations on the tiny test model).
 #include "eqt/models/families.h"
-#include "eqt/util/autocast.h"
 
 namespace eqt::models {
 
@@ -31,10 +30,7 @@ ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, co
   }
   // Incremental: the new positions only, attending to the cached core states of earlier
   // positions at their equilibria.
-  auto past = cache ? cache->past("core") : nullptr;
-  auto f = residual_map(core_, u, past);
-  auto eq = grad::find_equilibrium(f, torch::zeros_like(u), cfg.solver_options(is_training(), util::low_precision_active(u.device().type())), cfg.grad_options(),
-                                   residual_rows(core_, u, past));
+  auto [f, eq] = solve_residual(core_, u, cache ? cache->past("core") : nullptr, torch::zeros_like(u), cfg, is_training());
   if (cache) cache->extend(core_, "core", eq.forward.z + u);
   out.logits = embed_->logits(eq.z);
   out.stats = stats_from(eq, f);

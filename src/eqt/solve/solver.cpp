@@ -144,7 +144,8 @@ SolveResult run(const Map& f_all, const torch::Tensor& z0, const SolverOptions& 
       if (!compacting) {
         if (stopped.all().item<bool>()) break;
       } else {
-        // One host synchronisation, as for the plain test: how many rows are left.
+        // One host synchronisation per check, as for the plain test (how many rows are left);
+        // a compaction adds one more, for the rows that go.
         torch::Tensor go_on = (~stopped).nonzero().squeeze(1);  // (n',) positions in the working batch
         const int64_t n = x.size(0), left = go_on.size(0);
         if (left == 0) break;
