@@ -15,6 +15,8 @@
 #include "cli/json_file.h"
 
 #include "eqt/data/make_task.h"
+#include "eqt/io/atomic_write.h"
+#include "eqt/io/folder_lock.h"
 #include "eqt/io/json_text.h"
 #include "eqt/io/safetensors.h"
 #include "eqt/models/attractor_reference.h"
@@ -38,13 +40,12 @@ struct ImportArgs {
   std::string from = "eqt";  // eqt | attractor-reference
   std::string ref_config;    // attractor-reference: the reference's model config (JSON)
   std::string data, tokenizer;
-  int64_t seq_len = 256;
+  int64_t seq_len = 0;  // attractor-reference: 0 = the reference's block_size
 };
 
 // The run folder an import makes: its checkpoint (step 0, no optimizer state) with `meta`
 // (the task, at least) and where the weights came from.
 void write_imported_run(const ImportArgs& a, const std::string& ckpt, models::ModelImpl& model, nlohmann::json meta) {
-  std::filesystem::create_directories(a.out);
   meta["step"] = 0;
   meta["imported_from"] = std::filesystem::absolute(a.file).string();
   train::save_checkpoint(ckpt, model, nullptr, meta, nullptr);
@@ -56,13 +57,28 @@ void run_import_reference(const ImportArgs& a, const std::string& ckpt) {
     throw std::invalid_argument("--from attractor-reference needs --config FILE: the reference's model config as JSON "
                                 "(n_embd, num_attention_heads, nonlin_name, ...)");
   const auto rc = read_json_file(a.ref_config);
-  nlohmann::json topt = {{"seq_len", a.seq_len}};
+  const std::string cfg_where = "reference config '" + a.ref_config + "'";
+  // The tokenizer decides the vocabulary the mapping needs; the window is set after it, from
+  // the block_size the reference was built for.
+  nlohmann::json topt = {{"seq_len", 2}};
   if (!a.data.empty()) topt["data"] = a.data;
   if (!a.tokenizer.empty()) topt["tokenizer"] = a.tokenizer;
-  auto task = data::make_task("text", topt);
+  const int64_t vocab = data::make_task("text", topt)->vocab();
   auto st = io::load_safetensors(a.file);
-  auto mapped = models::map_attractor_reference(rc, st.tensors, task->vocab(), "'" + a.file + "'");
-  mapped.config.max_seq = std::max(mapped.config.max_seq, task->seq_len());
+  auto mapped = models::map_attractor_reference(rc, st.tensors, vocab, "'" + a.file + "'", cfg_where);
+  try {
+    mapped.config.validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(cfg_where + " maps to an eqt model that is not valid: " + e.what());
+  }
+  const int64_t block = mapped.config.max_seq;
+  if (a.seq_len > block)
+    throw std::invalid_argument("--seq-len " + std::to_string(a.seq_len) + " is longer than the reference's block_size " +
+                                std::to_string(block) + " (" + cfg_where +
+                                "): its positions were built for windows up to that; expected --seq-len <= " +
+                                std::to_string(block));
+  topt["seq_len"] = a.seq_len > 0 ? a.seq_len : block;
+  auto task = data::make_task("text", topt);
   auto model = models::make_model(mapped.config);
   train::load_named_tensors(*model, {mapped.tensors.begin(), mapped.tensors.end()},
                             "the attractor-reference mapping of '" + a.file + "'");
@@ -76,6 +92,12 @@ void run_import_reference(const ImportArgs& a, const std::string& ckpt) {
 }
 
 void run_export(const ExportArgs& a) {
+  // The run's own files are its inputs: --out must not replace one of them.
+  std::vector<std::string> inputs;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(a.run, ec))
+    if (e.is_regular_file()) inputs.push_back(e.path().string());
+  io::refuse_overwriting_inputs(a.out, inputs, "--out");
   bool ema = false;
   auto ck = train::load_for_eval(a.run + "/checkpoint.eqt", !a.raw_weights, &ema);
   io::SafeTensors st;
@@ -92,10 +114,24 @@ void run_export(const ExportArgs& a) {
               ema ? "EMA" : "raw", (long long)ck.model->param_total(), a.run.c_str(), a.out.c_str());
 }
 
+void import_into(const ImportArgs& a, const std::string& ckpt);
+
 void run_import(const ImportArgs& a) {
   const std::string ckpt = a.out + "/checkpoint.eqt";
   if (std::filesystem::exists(ckpt))
     throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt + "); choose another --out");
+  const bool made_out = !std::filesystem::exists(a.out);
+  io::FolderLock lock(a.out, "eqt import");
+  try {
+    import_into(a, ckpt);
+  } catch (...) {
+    std::error_code ec;  // a refused import leaves no folder it made (only its lock file is in it)
+    if (made_out && !std::filesystem::exists(ckpt)) std::filesystem::remove_all(a.out, ec);
+    throw;
+  }
+}
+
+void import_into(const ImportArgs& a, const std::string& ckpt) {
   if (a.from == "attractor-reference") return run_import_reference(a, ckpt);
   if (!a.ref_config.empty() || !a.data.empty() || !a.tokenizer.empty())
     throw std::invalid_argument("--config, --data and --tokenizer belong to --from attractor-reference; a file from "
@@ -111,6 +147,20 @@ void run_import(const ImportArgs& a) {
   };
   auto cfg = models::ModelConfig::from_saved_json(need("eqt.model"));
   auto task = need("eqt.task");
+  // The task must build here as it will in every later command (types, names, sizes).
+  if (!task.is_object() || !task.contains("name") || !task["name"].is_string())
+    throw std::invalid_argument("the eqt.task metadata of '" + a.file + "' has no task name: " + task.dump());
+  auto built = data::make_task(task["name"].get<std::string>(), task);
+  if (built->vocab() != cfg.vocab)
+    throw std::invalid_argument("the eqt.task metadata of '" + a.file + "' describes a " + built->name() + " task of " +
+                                std::to_string(built->vocab()) + " token ids; its model reads " + std::to_string(cfg.vocab));
+  // Before any allocation: the config must not claim more weights than the file holds.
+  double held = 0;
+  for (const auto& [name, t] : st.tensors) held += double(t.numel());
+  if (const double least = train::min_params(cfg); least > held)
+    throw std::invalid_argument("the eqt.model metadata of '" + a.file + "' describes at least " +
+                                std::to_string(int64_t(least)) + " parameters; the file holds " +
+                                std::to_string(int64_t(held)) + " values (damaged or mismatched metadata)");
   auto model = models::make_model(cfg);
   train::load_named_tensors(*model, {st.tensors.begin(), st.tensors.end()}, "safetensors file '" + a.file + "'");
   write_imported_run(a, ckpt, *model, {{"task", task}});
@@ -136,7 +186,10 @@ void register_export(CLI::App& app, int& /*exit_code*/) {
   im->add_option("--config", i->ref_config, "attractor-reference: the reference's model config as JSON");
   im->add_option("--data", i->data, "attractor-reference: the text task's UTF-8 file (default: the KJV Bible)");
   im->add_option("--tokenizer", i->tokenizer, "attractor-reference: the SentencePiece model its ids come from (default: bytes)");
-  im->add_option("--seq-len", i->seq_len, "attractor-reference: the text task's window in tokens")->capture_default_str();
+  im->add_option("--seq-len", i->seq_len,
+                 "attractor-reference: the text task's window in tokens (default: the reference's block_size; "
+                 "at most that)")
+      ->check(CLI::PositiveNumber);
   im->callback([i] { run_import(*i); });
 }
 

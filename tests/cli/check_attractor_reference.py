@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""`eqt import --from attractor-reference` (issue 17): a state dict in the layout of the
+"""`eqt import --from attractor-reference` (issues 17, 25): a state dict in the layout of the
 Attractor paper's PyTorch code (jacobfa/Attractor, attractor/models/attractor/), written by
 this test with random weights, is imported; its logits, computed here by a small forward that
-follows the reference's semantics (interleaved complex RoPE, gated weight-tied head solved
-for y* = Head(y* + c) - y* from c, ln_f, tied unembedding), equal eqt's (the imported run
+follows the reference's definitions as its source states them (not the importer's: ReLU2 is
+`relu(x).pow(2).mul(0.5)` from attractor/modules/basic.py, RMSNorm `x * rsqrt(mean(x^2) + eps)
+* weight` from attractor/modules/norms.py, interleaved-pair RoPE from attractor/modules/utils.py,
+gated weight-tied head solved for y* = Head(y* + c) - y* from c, ln_f, tied unembedding), equal eqt's (the imported run
 exported and run through tests/reference/eqt_ref.py, itself checked against eqt's C++ by
 cli.export_import) for GELU + LayerNorm and ReLU2 + RMSNorm. Negative control: without the
 RoPE row permutation the logits differ. Mismatched architectures are refused by name.
@@ -74,7 +76,7 @@ def reference_logits(S, cfg, tokens):
     S = {k: v.double() for k, v in S.items()}
     eps, hd = cfg["norm_eps"], C // H
     def norm(x, name):
-        if cfg["norm_class_name"] == "RMSNorm":
+        if cfg["norm_class_name"] == "RMSNorm":  # attractor/modules/norms.py, RMSNorm._norm, times weight
             return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * S[name + ".weight"]
         return F.layer_norm(x, (C,), S[name + ".weight"], S.get(name + ".bias"), eps)
     B, T = tokens.shape
@@ -91,7 +93,9 @@ def reference_logits(S, cfg, tokens):
         return y.transpose(1, 2).reshape(B, T, C) @ S[p + "attn.c_proj.weight"].t()
     def mlp(x, p):
         u = x @ S[p + "mlp.fc.weight"].t()
-        h = F.gelu(u) if cfg["nonlin_name"] == "GELU" else torch.relu(u) ** 2
+        # GELU: torch.nn.GELU (exact erf); ReLU2: attractor/modules/basic.py, class Relu2,
+        # relu(x).pow(2).mul(0.5) -- the 1/2 is the reference's own.
+        h = F.gelu(u) if cfg["nonlin_name"] == "GELU" else F.relu(u).pow(2).mul(0.5)
         return h @ S[p + "mlp.proj.weight"].t()
     def block(x, p, gated):
         a = attn(norm(x, p + "norm_1"), p)
@@ -151,8 +155,41 @@ for label, ln, nonlin in (("GELU + LayerNorm", True, "GELU"), ("ReLU2 + RMSNorm"
             W[f"backbone.{i}.attn.{w}.weight"] = S[f"transformer.prelude.{i}.attn.{n}.weight"]
     bad = (eqt_logits(W) - want).abs().max().item()
     check(bad > 1e-2, f"{label}: without the RoPE row permutation the logits differ (max |d| {bad:.2e})")
+    task_meta = json.loads(meta["eqt.task"])
+    check(task_meta["seq_len"] == cfg["block_size"] and ecfg["max_seq"] == cfg["block_size"],
+          f"{label}: the window defaults to the reference's block_size {cfg['block_size']} "
+          f"(seq_len {task_meta['seq_len']}, max_seq {ecfg['max_seq']})")
     e = json.loads(run("eval", "--run", out, "--json").stdout)
     check(e["model"] == "attractor" and math.isfinite(e["bits_per_byte"]), f"{label}: the imported run evaluates ({e['bits_per_byte']:.3f} bits/byte)")
+
+# The window: an explicit --seq-len below block_size wins; one above it is refused by name.
+st_gelu, cf_gelu = os.path.join(work, "gelu.safetensors"), os.path.join(work, "gelu.json")
+short = os.path.join(work, "short_run")
+run("import", st_gelu, "--from", "attractor-reference", "--config", cf_gelu, "--data", corpus, "--seq-len", "32", "--out", short)
+short_st = os.path.join(work, "short.safetensors")
+run("export", "--run", short, "--out", short_st)
+short_task = json.loads(eqt_safetensors.load(short_st)[0]["eqt.task"])
+check(short_task["seq_len"] == 32, f"an explicit --seq-len 32 wins over block_size 64 (seq_len {short_task['seq_len']})")
+r = run("import", st_gelu, "--from", "attractor-reference", "--config", cf_gelu, "--data", corpus, "--seq-len", "65",
+        "--out", os.path.join(work, "long_run"), ok=False)
+check(r.returncode != 0 and "block_size 64" in r.stderr and "--seq-len 65" in r.stderr,
+      "--seq-len 65 above block_size 64 is refused: " + r.stderr.strip()[:160])
+check(not os.path.exists(os.path.join(work, "long_run", "checkpoint.eqt")), "a refused import leaves no run behind")
+
+# Fields of the wrong type are refused naming the key and the config file, never truncated.
+def bad_field(what, want, **kw):
+    cf = os.path.join(work, "typed.json")
+    json.dump(ref_config(**kw), open(cf, "w"))
+    r = run("import", st_gelu, "--from", "attractor-reference", "--config", cf, "--data", corpus,
+            "--out", os.path.join(work, "typed_run"), ok=False)
+    check(r.returncode != 0 and want in r.stderr and "typed.json" in r.stderr and "internal error" not in r.stderr,
+          f"{what}: {r.stderr.strip()[:170]}")
+bad_field("num_attention_heads 4.9", "'num_attention_heads' is 4.9, expected an integer", num_attention_heads=4.9)
+bad_field("n_embd as a string", "'n_embd' is \"32\", expected an integer", n_embd="32")
+bad_field("rope_base as a string", "'rope_settings.rope_base'", rope_settings={"rope_base": "x"})
+bad_field("qk_norm as a number", "'qk_norm' is 1, expected true or false", qk_norm=1)
+bad_field("anderson_m 1e9", "'anderson_m' is 1000000000, expected an integer in [1, 100]", anderson_m=1000000000)
+bad_field("max_iter 0", "'max_iter' is 0, expected an integer in [1, 100000]", max_iter=0)
 
 # Architectures eqt does not have, each refused by the name of what differs.
 base_S, base_cfg = state_dict(True), ref_config()

@@ -1,6 +1,8 @@
 // eqt/models/attractor_reference.cpp — see attractor_reference.h.
 #include "eqt/models/attractor_reference.h"
 
+#include "eqt/solve/solver.h"
+
 #include <cmath>
 #include <map>
 #include <set>
@@ -57,7 +59,7 @@ torch::Tensor interleaved_to_halves(const torch::Tensor& w, int64_t heads) {
 }  // namespace
 
 ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vector<std::pair<std::string, torch::Tensor>>& state,
-                                        int64_t vocab, const std::string& where) {
+                                        int64_t vocab, const std::string& where, const std::string& config_where) {
   Source s;
   s.where = where;
   for (const auto& [name, t] : state) s.t[name] = t;
@@ -65,45 +67,79 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
   auto& cfg = out.config;
   cfg = ModelConfig::preset("attractor");
 
-  auto num = [&](const char* key, double dflt) { return rc.contains(key) && !rc[key].is_null() ? rc[key].get<double>() : dflt; };
-  auto str = [&](const char* key, const std::string& dflt) {
-    return rc.contains(key) && rc[key].is_string() ? rc[key].get<std::string>() : dflt;
+  // The config's fields, typed: a field of the wrong type or a non-integral count is refused
+  // naming the file and the key, never truncated or passed on as a bare JSON error.
+  auto field = [&](const nlohmann::json& obj, const char* key) -> const nlohmann::json* {
+    return obj.is_object() && obj.contains(key) && !obj[key].is_null() ? &obj[key] : nullptr;
   };
-  auto flag = [&](const char* key) { return rc.contains(key) && rc[key].is_boolean() && rc[key].get<bool>(); };
+  auto bad = [&](const std::string& key, const nlohmann::json& v, const std::string& expected) {
+    throw std::invalid_argument(config_where + ": '" + key + "' is " + v.dump() + ", expected " + expected);
+  };
+  auto real_in = [&](const nlohmann::json& obj, const std::string& prefix, const char* key, double dflt) {
+    const auto* v = field(obj, key);
+    if (!v) return dflt;
+    if (!v->is_number()) bad(prefix + key, *v, "a number");
+    const double x = v->get<double>();
+    if (!std::isfinite(x)) bad(prefix + key, *v, "a finite number");
+    return x;
+  };
+  auto real = [&](const char* key, double dflt) { return real_in(rc, "", key, dflt); };
+  auto integer_in = [&](const nlohmann::json& obj, const std::string& prefix, const char* key, int64_t dflt) {
+    const auto* v = field(obj, key);
+    if (!v) return dflt;
+    const double x = v->is_number() ? v->get<double>() : NAN;
+    if (!v->is_number() || x != std::floor(x) || std::abs(x) > 1e15) bad(prefix + key, *v, "an integer");
+    return int64_t(x);
+  };
+  auto integer = [&](const char* key, int64_t dflt) { return integer_in(rc, "", key, dflt); };
+  auto boolean_in = [&](const nlohmann::json& obj, const std::string& prefix, const char* key, bool dflt) {
+    const auto* v = field(obj, key);
+    if (!v) return dflt;
+    if (!v->is_boolean()) bad(prefix + key, *v, "true or false");
+    return v->get<bool>();
+  };
+  auto flag = [&](const char* key) { return boolean_in(rc, "", key, false); };
+  auto str = [&](const char* key, const std::string& dflt) {
+    const auto* v = field(rc, key);
+    if (!v) return dflt;
+    if (!v->is_string()) bad(key, *v, "a string");
+    return v->get<std::string>();
+  };
   auto scale_of = [&](const char* key) {
-    if (rc.contains(key) && rc[key].is_number()) return rc[key].get<double>();
-    if (rc.contains("init") && rc["init"].is_object() && rc["init"].contains(key)) return rc["init"][key].get<double>();
+    if (field(rc, key)) return real(key, 1.0);
+    if (const auto* init = field(rc, "init")) return real_in(*init, "init.", key, 1.0);
     return 1.0;
   };
+  if (!rc.is_object()) throw std::invalid_argument(config_where + ": expected a JSON object (the reference's model config)");
 
   if (!s.has("transformer.wte.weight")) refuse(where, "no 'transformer.wte.weight'", "not an Attractor state dict");
   const auto wte = s.t.at("transformer.wte.weight");
+  if (wte.dim() != 2) refuse(where, "'transformer.wte.weight' of shape " + c10::str(wte.sizes()), "expected (rows, n_embd)");
   const int64_t rows = wte.size(0), C = wte.size(1);
-  if (rc.contains("n_embd") && rc["n_embd"].get<int64_t>() != C)
-    refuse(where, "n_embd " + rc["n_embd"].dump(), "the embedding is " + std::to_string(C) + " wide");
+  if (integer("n_embd", C) != C) refuse(where, "n_embd " + std::to_string(integer("n_embd", C)), "the embedding is " + std::to_string(C) + " wide");
   if (vocab > rows)
     refuse(where, "an embedding of " + std::to_string(rows) + " rows", "the task here uses " + std::to_string(vocab) + " ids");
-  const int64_t H = int64_t(num("num_attention_heads", 0));
+  const int64_t H = integer("num_attention_heads", 0);
   if (H <= 0 || C % H != 0) refuse(where, "num_attention_heads " + std::to_string(H), "expected a divisor of n_embd " + std::to_string(C));
-  if (rc.contains("num_key_value_heads") && !rc["num_key_value_heads"].is_null() && rc["num_key_value_heads"].get<int64_t>() != H)
-    refuse(where, "num_key_value_heads " + rc["num_key_value_heads"].dump(), "grouped-query attention; eqt has one key/value head per query head");
+  if (integer("num_key_value_heads", H) != H)
+    refuse(where, "num_key_value_heads " + std::to_string(integer("num_key_value_heads", H)),
+           "grouped-query attention; eqt has one key/value head per query head");
   for (const char* k : {"bias", "qk_bias"})
     if (flag(k)) refuse(where, std::string(k) + " true", "eqt's linear layers have no biases");
-  if (rc.contains("clip_qkv") && !rc["clip_qkv"].is_null()) refuse(where, "clip_qkv " + rc["clip_qkv"].dump(), "eqt does not clip q, k, v");
-  if (rc.contains("logit_softcap") && !rc["logit_softcap"].is_null())
-    refuse(where, "logit_softcap " + rc["logit_softcap"].dump(), "eqt's logits are not soft-capped");
+  if (field(rc, "clip_qkv")) refuse(where, "clip_qkv " + rc["clip_qkv"].dump(), "eqt does not clip q, k, v");
+  if (field(rc, "logit_softcap")) refuse(where, "logit_softcap " + rc["logit_softcap"].dump(), "eqt's logits are not soft-capped");
   if (scale_of("logit_scale") != 1.0) refuse(where, "logit_scale " + std::to_string(scale_of("logit_scale")), "eqt's logits are unscaled");
   if (scale_of("embedding_scale") != 1.0)
     refuse(where, "embedding_scale " + std::to_string(scale_of("embedding_scale")), "eqt's embeddings are unscaled");
-  if (rc.contains("tie_embeddings") && !flag("tie_embeddings")) refuse(where, "tie_embeddings false", "eqt ties embedding and unembedding");
-  if (rc.contains("causal") && !flag("causal")) refuse(where, "causal false", "a language model here attends to the past only");
-  if (rc.contains("rope_settings")) {
-    const auto& r = rc["rope_settings"];
-    if (r.contains("use_rope") && !r["use_rope"].get<bool>()) refuse(where, "rope_settings.use_rope false", "eqt's attractor uses RoPE");
-    if (r.value("rope_condense_ratio", 1) != 1) refuse(where, "rope_settings.rope_condense_ratio " + r["rope_condense_ratio"].dump(), "eqt's RoPE is not condensed");
-    cfg.rope_base = r.value("rope_base", 50000.0);
-  } else {
-    cfg.rope_base = 50000.0;  // the reference's default
+  if (!boolean_in(rc, "", "tie_embeddings", true)) refuse(where, "tie_embeddings false", "eqt ties embedding and unembedding");
+  if (!boolean_in(rc, "", "causal", true)) refuse(where, "causal false", "a language model here attends to the past only");
+  cfg.rope_base = 50000.0;  // the reference's default
+  if (const auto* r = field(rc, "rope_settings")) {
+    if (!r->is_object()) bad("rope_settings", *r, "an object");
+    if (!boolean_in(*r, "rope_settings.", "use_rope", true)) refuse(where, "rope_settings.use_rope false", "eqt's attractor uses RoPE");
+    const int64_t condense = integer_in(*r, "rope_settings.", "rope_condense_ratio", 1);
+    if (condense != 1) refuse(where, "rope_settings.rope_condense_ratio " + std::to_string(condense), "eqt's RoPE is not condensed");
+    cfg.rope_base = real_in(*r, "rope_settings.", "rope_base", 50000.0);
   }
   if (str("mlp_class_name", "BaseMLP") != "BaseMLP")
     refuse(where, "mlp_class_name " + str("mlp_class_name", ""), "eqt maps the reference's BaseMLP (fc, nonlinearity, proj) only");
@@ -122,20 +158,28 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
   cfg.positions = "rope";
   cfg.qk_norm = flag("qk_norm");
   cfg.causal = true;
-  cfg.gamma_max = num("gamma_max", 1.0);
-  if (rc.contains("block_size")) cfg.max_seq = rc["block_size"].get<int64_t>();
-  if (rc.contains("max_iter")) cfg.eval_max_iter = cfg.train_max_iter = rc["max_iter"].get<int64_t>();
-  if (rc.contains("tol")) cfg.eval_tol = cfg.train_tol = rc["tol"].get<double>();
-  if (rc.contains("anderson_m")) cfg.window = rc["anderson_m"].get<int64_t>();
-  const double eps = num("norm_eps", 1e-5);
+  cfg.gamma_max = real("gamma_max", 1.0);
+  cfg.max_seq = integer("block_size", kReferenceBlockSize);
+  // The solver's knobs, bounded here so that the message names the reference's key.
+  auto bounded = [&](const char* key, int64_t lo, int64_t hi) {
+    const int64_t v = integer(key, lo);
+    if (v < lo || v > hi)
+      throw std::invalid_argument(config_where + ": '" + key + "' is " + std::to_string(v) + ", expected an integer in [" +
+                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
+  };
+  if (field(rc, "max_iter")) cfg.eval_max_iter = cfg.train_max_iter = bounded("max_iter", 1, solve::kMaxIterations);
+  if (field(rc, "tol")) cfg.eval_tol = cfg.train_tol = real("tol", 0);
+  if (field(rc, "anderson_m")) cfg.window = bounded("anderson_m", 1, solve::kMaxHistory);  // Anderson's window
+  const double eps = real("norm_eps", 1e-5);
   if (eps != 1e-6)
     out.notes.push_back("norm_eps " + c10::str(eps) + " becomes eqt's 1e-06: logits move by ~eps / mean(x^2), "
                         "about 1e-5 relative");
 
   const int64_t n_pre = count_blocks(s, "transformer.prelude."), n_core = count_blocks(s, "transformer.core_block.");
-  if (rc.contains("n_layers_in_prelude") && rc["n_layers_in_prelude"].get<int64_t>() != n_pre)
+  if (integer("n_layers_in_prelude", n_pre) != n_pre)
     refuse(where, "n_layers_in_prelude " + rc["n_layers_in_prelude"].dump(), std::to_string(n_pre) + " prelude blocks are in the state dict");
-  if (rc.contains("n_layers_in_recurrent_block") && rc["n_layers_in_recurrent_block"].get<int64_t>() != n_core)
+  if (integer("n_layers_in_recurrent_block", n_core) != n_core)
     refuse(where, "n_layers_in_recurrent_block " + rc["n_layers_in_recurrent_block"].dump(),
            std::to_string(n_core) + " core blocks are in the state dict");
   if (n_core == 0) refuse(where, "no transformer.core_block.0", "an attractor needs its head");
@@ -177,8 +221,9 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
     t.emplace_back(to + "attn.v.weight", v.clone());
     t.emplace_back(to + "attn.o.weight", s.take(from + "attn.c_proj.weight", {C, C}));
     t.emplace_back(to + "mlp.up.weight", s.take(from + "mlp.fc.weight", {hidden, C}));
-    auto down = s.take(from + "mlp.proj.weight", {C, hidden});
-    t.emplace_back(to + "mlp.down.weight", cfg.mlp == "relu2" ? down * 2.0 : down);  // eqt: 0.5 relu^2
+    // The reference's Relu2 is relu(x).pow(2).mul(0.5) (attractor/modules/basic.py), eqt's
+    // relu2 is 0.5 relu(x)^2: the same function, so proj is copied as it is.
+    t.emplace_back(to + "mlp.down.weight", s.take(from + "mlp.proj.weight", {C, hidden}));
     if (gated) {
       t.emplace_back(to + "gate_attn", s.take(from + "raw_gamma_attn", {C}));
       t.emplace_back(to + "gate_mlp", s.take(from + "raw_gamma_mlp", {C}));

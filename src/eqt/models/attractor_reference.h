@@ -7,9 +7,11 @@
 // logits = ln_f(y*) times the tied embedding (docs/interop.md has the table of names).
 // The layout change: the reference rotates interleaved (2j, 2j+1) pairs of each head for
 // RoPE (complex multiplication), eqt the halves (j, j + hd/2) at the same frequencies, so
-// the rows of the query and key projections are permuted within each head; the reference's
-// ReLU2 has no 1/2, eqt's relu2 has, so its down projection is doubled. The reference's
-// padded embedding rows (ids the tokenizer never emits) are dropped.
+// the rows of the query and key projections are permuted within each head. Both ReLU2s are
+// 0.5 relu(x)^2 (the reference's Relu2 in attractor/modules/basic.py multiplies by 0.5), so
+// the MLP's projections are copied unchanged. The reference's padded embedding rows (ids
+// the tokenizer never emits) are dropped. The config's max_seq is the reference's
+// block_size (its default 4096 when absent): the positions the model was built for.
 // Refused, by name: anything eqt computes differently (GQA, a gated MLP, biases, QK bias or
 // clipping, a logit soft-cap or scale, an embedding scale, untied embeddings, heads without
 // LayerScale gates, condensed RoPE, value embeddings, bidirectional attention) and any tensor
@@ -30,6 +32,9 @@
 
 namespace eqt::models {
 
+// The reference's AttractorConfig default for block_size (attractor/models/config.py).
+constexpr int64_t kReferenceBlockSize = 4096;
+
 struct ReferenceImport {
   ModelConfig config;                                          // an eqt attractor
   std::vector<std::pair<std::string, torch::Tensor>> tensors;  // eqt parameter names
@@ -39,9 +44,11 @@ struct ReferenceImport {
 // ref_config: the reference's model config as JSON (its field names: n_embd,
 // num_attention_heads, intermediate_size, nonlin_name, norm_class_name, ...); state: its
 // state dict; vocab: the ids the eqt task uses (<= the embedding's rows). `where` names the
-// source in errors (std::invalid_argument, naming the field or tensor and what eqt accepts).
+// source in errors (std::invalid_argument, naming the field or tensor and what eqt accepts),
+// `config_where` the config (a field of the wrong type is refused naming it and the key).
+// The returned config is not yet validated: the caller validates it with the task's window.
 ReferenceImport map_attractor_reference(const nlohmann::json& ref_config,
                                         const std::vector<std::pair<std::string, torch::Tensor>>& state,
-                                        int64_t vocab, const std::string& where);
+                                        int64_t vocab, const std::string& where, const std::string& config_where);
 
 }  // namespace eqt::models
