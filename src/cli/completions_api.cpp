@@ -42,7 +42,11 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const std::st
   auto integer = [&](const char* key, int64_t lo, int64_t hi, int64_t& out) -> std::optional<ApiError> {
     if (!j.contains(key) || j[key].is_null()) return std::nullopt;
     if (!j[key].is_number_integer()) return bad(key, std::string("'") + key + "' must be an integer");
-    const int64_t v = j[key];
+    // Above INT64_MAX the parser stores an unsigned value: never read it as a negative one.
+    if (j[key].is_number_unsigned() && j[key].get<uint64_t>() > uint64_t(INT64_MAX))
+      return bad(key, std::string("'") + key + "' = " + j[key].dump() + " is out of range; expected " + std::to_string(lo) +
+                          " .. " + std::to_string(hi));
+    const int64_t v = j[key].get<int64_t>();
     if (v < lo || v > hi)
       return bad(key, std::string("'") + key + "' = " + std::to_string(v) + " is out of range; expected " +
                           std::to_string(lo) + " .. " + std::to_string(hi));
@@ -61,6 +65,8 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const std::st
   };
   double temperature = 1.0, top_p = 1.0;
   int64_t top_k = 0, seed = 0, n = 1;
+  // Without max_tokens the API's default of 16 applies, but never above the server's limit.
+  r.max_tokens = std::min<int64_t>(r.max_tokens, limits.max_tokens);
   if (auto e = integer("max_tokens", 0, limits.max_tokens, r.max_tokens)) return *e;
   if (auto e = number("temperature", 0.0, 2.0, false, temperature)) return *e;
   if (auto e = number("top_p", 0.0, 1.0, true, top_p)) return *e;

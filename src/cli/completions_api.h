@@ -1,7 +1,7 @@
 // cli/completions_api.h — the OpenAI-style completions API of `eqt serve`, without HTTP:
 // parsing and validating a request body, the text a stream may release, and the JSON
 // of responses and errors.
-// Request: {"prompt": str, "max_tokens": int = 16, "temperature": num = 1, "top_p": num = 1,
+// Request: {"prompt": str, "max_tokens": int = min(16, the server's limit), "temperature": num = 1, "top_p": num = 1,
 //           "stream": bool = false, "stop": str | [str] (<= 4), "n": 1, and the extensions
 //           "top_k": int = 0, "seed": int}; other keys (model, user, ...) are ignored.
 // What it is not: the whole OpenAI API (no logprobs, echo, best_of, n > 1, chat).

@@ -1,6 +1,7 @@
 // cli/json_file.h — read a JSON file given on the command line, with errors naming it.
 #pragma once
 
+#include "eqt/io/input_file.h"
 #include "eqt/io/json_text.h"
 
 #include <nlohmann/json.hpp>
@@ -14,12 +15,10 @@
 
 namespace eqt::cli {
 
+// Configs, specs and results are small: a file over 64 MiB, a FIFO or a device is refused
+// by name (io/input_file.h) instead of blocking or filling memory.
 inline nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument("cannot read '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  return io::parse_json(text.str(), "'" + path + "'");
+  return io::parse_json(io::read_input_file(path, "JSON file", uint64_t(64) << 20), "'" + path + "'");
 }
 
 // A benchmark's result: exactly one JSON object on stdout with --json, else its table.

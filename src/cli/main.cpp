@@ -6,10 +6,26 @@
 
 #include <torch/torch.h>
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <stdexcept>
 
 int main(int argc, char** argv) {
+  // A child of `eqt sweep` (sweep_command.cpp) ends with its parent: SIGINT when the sweep
+  // dies (the trainer then saves a checkpoint and stops), or at once when it already has.
+  if (const char* parent = std::getenv("EQT_DIE_WITH_PARENT")) {
+    prctl(PR_SET_PDEATHSIG, SIGINT);
+    if (std::to_string(getppid()) != parent) {
+      std::fprintf(stderr, "eqt: the sweep that started this process (pid %s) is gone; not starting\n", parent);
+      return 1;
+    }
+    unsetenv("EQT_DIE_WITH_PARENT");  // for this process only, not its own children (--nproc workers)
+  }
   eqt::util::keep_freed_memory();  // large temporaries would page-fault on every op otherwise
   CLI::App app{"eqt: closed-loop (equilibrium) transformers in C++"};
   app.set_version_flag("--version", std::string("eqt ") + EQT_VERSION);

@@ -4,6 +4,7 @@
 // every puzzle of a file with eqt's own solver (exact search, BFS) and fails on any that is
 // malformed, unsolvable, ambiguous or whose given solution is wrong.
 #include "cli/commands.h"
+#include "cli/validators.h"
 
 #include "eqt/data/maze.h"
 #include "eqt/data/sudoku.h"
@@ -36,7 +37,7 @@ void register_maze(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("maze", "Generate or verify maze files (# wall, space open, S start, G goal, o path)");
   cmd->require_subcommand(1);
   auto* gen = cmd->add_subcommand("generate", "Write COUNT mazes with their unique shortest path marked 'o'");
-  gen->add_option("--count", a->count, "mazes")->capture_default_str()->check(CLI::PositiveNumber);
+  gen->add_option("--count", a->count, "mazes")->capture_default_str()->check(between(1, 1e7));
   gen->add_option("--seed", a->seed, "random seed")->capture_default_str();
   gen->add_option("--size", a->gen.n, "side N of the N x N grid (odd sizes fill best)")->capture_default_str()->check(CLI::Range(5, 201));
   gen->add_option("--min-path", a->gen.min_path, "minimum moves from S to G")->capture_default_str()->check(CLI::PositiveNumber);
@@ -66,7 +67,7 @@ void register_sudoku(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("sudoku", "Generate or verify Sudoku puzzle files");
   cmd->require_subcommand(1);
   auto* gen = cmd->add_subcommand("generate", "Write COUNT unique-solution puzzles as 'puzzle,solution' lines");
-  gen->add_option("--count", a->count, "puzzles")->capture_default_str()->check(CLI::PositiveNumber);
+  gen->add_option("--count", a->count, "puzzles")->capture_default_str()->check(between(1, 1e7));
   gen->add_option("--seed", a->seed, "random seed")->capture_default_str();
   gen->add_option("--min-clues", a->min_clues, "stop blanking at this many clues")->capture_default_str()->check(CLI::Range(17, 81));
   gen->add_option("--out", a->out, "output file")->required();

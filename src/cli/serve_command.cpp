@@ -15,6 +15,7 @@
 
 #ifdef EQT_HAVE_HTTPLIB
 
+#include "cli/client_socket.h"
 #include "cli/completions_api.h"
 #include "cli/connection_threads.h"
 #include "cli/inference_model.h"
@@ -69,7 +70,7 @@ class CompletionServer {
                          {"batch", {{"max", loop_.max_batch()}, {"peak", loop_.peak_batch()}}}});
   }
 
-  void complete(const std::string& body, httplib::Response& res) {
+  void complete(const httplib::Request& req, const std::string& body, httplib::Response& res) {
     auto parsed = parse_completion_request(body, limits_);
     if (auto* err = std::get_if<ApiError>(&parsed)) return fail(res, *err);
     auto r = std::get<CompletionRequest>(parsed);
@@ -88,14 +89,17 @@ class CompletionServer {
     if (!r.seeded) r.sampling.seed(next_seed_++);
     const auto id = "cmpl-" + std::to_string(next_id_++);
     if (!r.stream) {
-      auto out = run(r, prompt, id, nullptr);
+      // Not streamed: nothing is written until the end, so the client's socket is watched
+      // while it waits; a client that closed it stops its generation (docs/inference.md).
+      const int client = find_client_socket(req);
+      auto out = run(r, prompt, id, nullptr, client);
       send_json(res, 200, out);
       return;
     }
-    // Streamed: the generation runs inside the provider, after this handler returns.
+    // Streamed: the generation runs inside the provider, after this handler returns. The
+    // last event carries what the stop-sequence scanner held back until the end.
     res.set_chunked_content_provider("text/event-stream", [this, r, prompt, id](size_t, httplib::DataSink& sink) {
-      auto last = run(r, prompt, id, &sink);
-      last["choices"][0]["text"] = "";
+      auto last = run(r, prompt, id, &sink, -1);
       auto event = "data: " + to_text(last) + "\n\ndata: [DONE]\n\n";
       sink.write(event.data(), event.size());
       sink.done();
@@ -133,8 +137,10 @@ class CompletionServer {
   // Queues the generation on the decode loop and waits for it; with a sink, streams each
   // released piece as an event. Returns the whole completion (non-streamed response, or
   // the stream's last event).
+  // client: the socket of a non-streamed request (find_client_socket), polled every
+  // kClientPoll while waiting; -1: not watched.
   nlohmann::json run(const CompletionRequest& r, const std::vector<int64_t>& prompt, const std::string& id,
-                     httplib::DataSink* sink) {
+                     httplib::DataSink* sink, int client) {
     auto job = std::make_shared<Job>(r.stop);
     auto o = infer::GenerateOptions().max_new_tokens(r.max_tokens).sampling(r.sampling);
     const bool streaming = sink != nullptr;
@@ -155,7 +161,15 @@ class CompletionServer {
         });
     std::unique_lock<std::mutex> lock(job->mu);
     for (;;) {
-      job->cv.wait(lock, [&] { return job->done || !job->unsent.empty(); });
+      const auto ready = [&] { return job->done || !job->unsent.empty(); };
+      if (client >= 0) {
+        if (!job->cv.wait_for(lock, kClientPoll, ready)) {
+          if (!job->gone && client_gone(client)) job->gone = true;  // the decode thread drops the row
+          continue;
+        }
+      } else {
+        job->cv.wait(lock, ready);
+      }
       if (job->unsent.empty()) break;  // done, everything written
       std::string piece;
       piece.swap(job->unsent);
@@ -184,6 +198,7 @@ class CompletionServer {
     return out;
   }
 
+  static constexpr std::chrono::milliseconds kClientPoll{50};
   InferenceModel m_;
   ApiLimits limits_;
   infer::DecodeLoop loop_;  // the one thread that runs the model
@@ -245,7 +260,14 @@ void run_serve(const ServeArgs& a) {
                                           ""}
                                      .body());
               }
-              server.complete(body, res);
+              // Two Content-Length headers: which one a proxy in front believed is unknowable
+              // (request smuggling); refused, and the connection closed.
+              if (req.get_header_value_count("Content-Length") > 1) {
+                res.set_header("Connection", "close");
+                return send_json(res, 400,
+                                 ApiError{400, "the request has more than one Content-Length header", ""}.body());
+              }
+              server.complete(req, body, res);
             });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown error";

@@ -19,6 +19,7 @@
 #include "cli/sweep_report.h"
 #include "cli/validators.h"
 
+#include "eqt/io/folder_lock.h"
 #include "eqt/io/text_file.h"
 
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -69,9 +71,23 @@ ChildResult run_child(const std::vector<std::string>& args, const std::string& l
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+  // The child's environment: this one, plus EQT_DIE_WITH_PARENT (main.cpp: the child gets
+  // SIGINT when the sweep dies, so a killed sweep leaves no training behind: it checkpoints
+  // and stops) and EQT_LOCK_WAIT_S (its run folder's lock may still be held for a moment by
+  // the child of a sweep that was killed, saving its checkpoint).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    const std::string kv = *e;
+    if (kv.rfind("EQT_DIE_WITH_PARENT=", 0) != 0 && kv.rfind("EQT_LOCK_WAIT_S=", 0) != 0) env_strings.push_back(kv);
+  }
+  env_strings.push_back("EQT_DIE_WITH_PARENT=" + std::to_string(getpid()));
+  env_strings.push_back("EQT_LOCK_WAIT_S=60");
+  std::vector<char*> envp;
+  for (auto& kv : env_strings) envp.push_back(kv.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  const int err = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
+  const int err = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0) throw std::runtime_error("sweep: cannot start " + self + ": " + std::strerror(err));
   int status = 0;
@@ -120,7 +136,7 @@ nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::st
   fs::create_directories(dir);
   const bool resume = fs::exists(dir + "/checkpoint.eqt");
   if (!resume) {  // an attempt killed before its first checkpoint starts over
-    fs::remove(dir + "/metrics.jsonl");
+    for (const char* f : {"metrics.jsonl", "config.json", "eval.json"}) fs::remove(dir + "/" + f);
     fs::remove(times);
   }
   nlohmann::json t = fs::exists(times) ? read_json_file(times) : nlohmann::json{{"seconds", 0.0}, {"max_rss_mb", 0.0}};
@@ -197,7 +213,8 @@ void run_sweep(const SweepArgs& a) {
       std::printf("%3zu  %s\n     %s\n", i + 1, runs[i].dir.c_str(), runs[i].config.dump().c_str());
     return;
   }
-  fs::create_directories(a.out);
+  // One sweep per folder: a second one would train every run twice beside the first.
+  io::FolderLock lock(a.out, "eqt sweep " + a.spec);
   const std::string kept = a.out + "/spec.json";
   if (fs::exists(kept)) {
     if (read_json_file(kept) != spec_json)

@@ -3,7 +3,9 @@
 
 #include "eqt/models/family.h"
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -52,12 +54,16 @@ SweepSpec parse_sweep_spec(const nlohmann::json& j, const std::string& where) {
   for (const auto& f : j["families"]) {
     if (!f.is_string() || std::find(names.begin(), names.end(), f.get<std::string>()) == names.end())
       bad(where, "families", "holds " + f.dump() + "; expected " + models::family_choices());
+    if (std::find(s.families.begin(), s.families.end(), f.get<std::string>()) != s.families.end())
+      bad(where, "families", "names " + f.dump() + " twice; expected each family once");
     s.families.push_back(f);
   }
   if (!j.contains("seeds") || !j["seeds"].is_array() || j["seeds"].empty())
     bad(where, "seeds", "must be a non-empty list of integers >= 0");
   for (const auto& v : j["seeds"]) {
     if (!v.is_number_integer() || v.get<int64_t>() < 0) bad(where, "seeds", "holds " + v.dump() + "; expected integers >= 0");
+    if (std::find(s.seeds.begin(), s.seeds.end(), v.get<int64_t>()) != s.seeds.end())
+      bad(where, "seeds", "holds " + v.dump() + " twice; a repeated seed is the same run, not another sample");
     s.seeds.push_back(v);
   }
   if (j.contains("axes")) {
@@ -67,10 +73,24 @@ SweepSpec parse_sweep_spec(const nlohmann::json& j, const std::string& where) {
           !a["values"].is_array() || a["values"].empty())
         bad(where, "axes", "holds " + a.dump() + "; expected {\"key\": \"a.b\", \"values\": [non-empty list]}");
       SweepAxis ax{a["key"], {}};
+      for (const auto& other : s.axes)
+        if (other.key == ax.key || other.short_name() == ax.short_name())
+          bad(where, "axes", "has two axes named '" + ax.short_name() + "' ('" + other.key + "', '" + ax.key +
+                                 "'); cells are named by the last component of each key, so each must be distinct");
       for (const auto& v : a["values"]) {
         if (v.is_object() && (!v.contains("value") || !v.contains("set") || !v["set"].is_object() || v.size() != 2))
           bad(where, "axes", "value " + v.dump() + " must be a plain value or {\"value\": x, \"set\": {dotted keys}}");
         ax.values.push_back(v);
+      }
+      // Distinct values must give distinct folder names ("a/b" and "a_b" would share one).
+      std::map<std::string, nlohmann::json> named;
+      for (const auto& v : ax.values) {
+        const auto& shown = v.is_object() ? v["value"] : v;
+        auto [it, fresh] = named.emplace(fragment(shown), shown);
+        if (!fresh)
+          bad(where, "axes", "'" + ax.key + "' has values " + it->second.dump() + " and " + shown.dump() +
+                                 ", which both name the cell folder '" + ax.short_name() + "=" + it->first +
+                                 "'; expected values that differ after '/', ' ', '\"', ',', '=' become '_'");
       }
       s.axes.push_back(ax);
     }
@@ -92,6 +112,12 @@ SweepSpec parse_sweep_spec(const nlohmann::json& j, const std::string& where) {
     if (!j["eval_solver_steps"].is_array()) bad(where, "eval_solver_steps", "must be a list like [\"0\", \"1\", \"max\"]");
     for (const auto& v : j["eval_solver_steps"]) s.eval_solver_steps.push_back(v.is_string() ? v.get<std::string>() : v.dump());
   }
+  // The grid is expanded in memory (and every run gets a folder): refuse absurd sizes first.
+  double runs = double(s.families.size()) * double(s.seeds.size());
+  for (const auto& ax : s.axes) runs *= double(ax.values.size());
+  if (runs > double(kMaxSweepRuns))
+    throw std::invalid_argument(where + ": the grid has " + std::to_string(int64_t(std::min(runs, 9e18))) + " runs (families x seeds x axis values); "
+                                "a sweep holds at most " + std::to_string(kMaxSweepRuns));
   if (j.contains("plot")) {
     if (!j["plot"].is_array()) bad(where, "plot", "must be a list of metric names, e.g. [\"token_accuracy\"]");
     s.plot.clear();

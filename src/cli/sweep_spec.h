@@ -26,6 +26,9 @@
 
 namespace eqt::cli {
 
+// The most runs one sweep may hold (each a folder and a process; a grid above it is refused).
+constexpr int64_t kMaxSweepRuns = 100000;
+
 struct SweepAxis {
   std::string key;                    // dotted config path
   std::vector<nlohmann::json> values;  // plain values, or {"value", "set"} objects

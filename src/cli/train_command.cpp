@@ -12,6 +12,7 @@
 #include "eqt/data/make_task.h"
 #include "eqt/dist/communicator.h"
 #include "eqt/dist/launcher.h"
+#include "eqt/io/folder_lock.h"
 #include "eqt/io/text_file.h"
 #include "eqt/models/family.h"
 #include "eqt/train/evaluate.h"
@@ -156,10 +157,22 @@ Prepared prepare(const TrainArgs& a, bool talk) {
     task = data::make_task(t.at("name"), t);
     topt = config::from_json<train::TrainOptions>(ck->meta.value("train", nlohmann::json::object()));
     model = ck->model;  // already built from the checkpoint's config, weights loaded
+    const int64_t at = ck->meta.value("step", int64_t(0));
+    if (a.steps && *a.steps < at)
+      throw std::invalid_argument("--resume --steps " + std::to_string(*a.steps) + ": the run in '" + ckpt +
+                                  "' is already at step " + std::to_string(at) + "; expected --steps >= " +
+                                  std::to_string(at) + " (a run is not shortened)");
   } else {
     if (std::filesystem::exists(ckpt) && !a.dry_run)
       throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt +
                                   "); pass --resume to continue it, or choose another --out");
+    // A folder with a run's files but no checkpoint is not a run: training would replace
+    // its config.json and metrics.jsonl, and a stale eval.json would describe another model.
+    if (!a.dry_run)
+      for (const char* f : {"config.json", "metrics.jsonl", "eval.json"})
+        if (std::filesystem::exists(a.out + "/" + f))
+          throw std::invalid_argument("--out '" + a.out + "' holds " + f + " but no checkpoint.eqt: not a run eqt can "
+                                      "resume, and a new run would overwrite it; choose another --out or remove it");
     // --init-from: the weights (EMA when kept: what its validation measured) of another run,
     // with its architecture unless --config gives one, which must then match it by name.
     std::optional<train::Checkpoint> src;
@@ -204,6 +217,24 @@ Prepared prepare(const TrainArgs& a, bool talk) {
   return {model, task, topt, std::move(ck)};
 }
 
+// EQT_LOCK_WAIT_S: seconds to wait for a run folder's lock before refusing (default 0). A
+// sweep sets it for its children: after the sweep was killed, its old child may still be
+// saving a checkpoint when the resumed sweep starts the run again.
+double lock_wait_s() {
+  const char* v = std::getenv("EQT_LOCK_WAIT_S");
+  return v ? std::max(0.0, std::atof(v)) : 0.0;
+}
+
+// eval*.json beside a checkpoint describe that checkpoint: once training goes on they are
+// stale (compare and sweep would read them), so a resumed run removes them.
+void remove_stale_evaluations(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("eval", 0) == 0 && e.path().extension() == ".json") std::filesystem::remove(e.path(), ec);
+  }
+}
+
 // `--nproc N` (N > 1) in the launching process: check the run once here, so a user error is
 // reported once, then start N copies of this very command line as the workers.
 void launch(const TrainArgs& a) {
@@ -212,6 +243,7 @@ void launch(const TrainArgs& a) {
                                 "already set (torchrun or a scheduler started this process); leave out --nproc");
   if (dist::available_backends().find("gloo") == std::string::npos)
     throw std::invalid_argument("--nproc needs the Gloo backend, which this eqt was built without");
+  io::FolderLock lock(a.out, "eqt train --nproc " + std::to_string(a.dist.nproc), lock_wait_s());
   prepare(a, false);
   dist::LaunchOptions o;
   o.nproc = a.dist.nproc;
@@ -241,7 +273,12 @@ void run_train(const TrainArgs& a) {
     throw std::logic_error("worker of --nproc " + std::to_string(a.dist.nproc) + " sees WORLD_SIZE " +
                            std::to_string(env.world));
   const bool main_rank = env.rank == 0;
+  // One writer per run folder (docs/training.md): rank 0 of a torchrun-style job, or this
+  // process alone; the workers of --nproc run under their launcher's lock.
+  std::optional<io::FolderLock> lock;
+  if (!a.dry_run && main_rank && !std::getenv("EQT_LAUNCHED")) lock.emplace(a.out, "eqt train", lock_wait_s());
   auto [model, task, topt, ck] = prepare(a, main_rank);
+  if (ck && main_rank) remove_stale_evaluations(a.out);
   // One process per GPU: LOCAL_RANK picks it when the device names no index.
   torch::Device device = parse_device(a.device);
   if (device.is_cuda() && env.distributed() && a.device == "cuda") device = torch::Device(torch::kCUDA, env.local_rank);
@@ -330,10 +367,20 @@ void run_eval(const EvalArgs& a) {
   }
   out["weights"] = ema ? "ema" : "raw";
   if (!solver_set.empty()) out["solver_overrides"] = solver_set["solver"];
-  // Kept beside the checkpoint for `eqt plot` (the internalisation curve) and `eqt sweep`;
-  // a user's puzzle file gets its own name, so the run's own evaluation is not replaced.
+  // Kept beside the checkpoint for `eqt plot` (the internalisation curve), `eqt compare` and
+  // `eqt sweep`, which read eval.json as the run's own evaluation: anything else (solver or
+  // task overrides, the raw weights, a user's puzzle file) gets its own name, so that one
+  // is never replaced by a differently measured figure.
   std::string name = a.solver_steps.empty() ? "eval" : "eval_by_solver_steps";
-  if (!solver_set.empty()) name += ".solver";  // the run's own evaluation is kept
+  if (!solver_set.empty()) name += ".solver";
+  nlohmann::json task_set = overrides;
+  task_set.erase("test_data");
+  task_set.erase("tokenizer");  // where the run's tokenizer is now: the same task
+  if (!task_set.empty()) {
+    out["task_overrides"] = task_set;
+    name += ".task";
+  }
+  if (a.raw_weights && !run.ck.ema.empty()) name += ".raw";  // the checkpoint has an EMA: not the run's own figure
   if (overrides.contains("test_data")) {
     out["test_data"] = overrides["test_data"];
     name += "." + std::filesystem::path(a.task_args.data).stem().string();

@@ -36,6 +36,24 @@ inline CLI::Validator bound(double lo, bool strict) {
 }
 }  // namespace detail
 
+// A number in [lo, hi]; the help shows "in [lo, hi]".
+inline CLI::Validator between(double lo, double hi) {
+  const std::string what = "in [" + detail::short_number(lo) + ", " + detail::short_number(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, what](std::string& s) -> std::string {
+        size_t used = 0;
+        double v = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        const bool ok = used > 0 && used == s.size() && v >= lo && v <= hi;  // false for NaN
+        return ok ? std::string() : "'" + s + "' is invalid; expected a number " + what;
+      },
+      what);
+}
+
 // A number >= lo; the help shows ">= lo".
 inline CLI::Validator at_least(double lo) { return detail::bound(lo, false); }
 // A number > lo; the help shows "> lo".

@@ -6,7 +6,7 @@ text as without), a stop sequence, concurrent requests, 4xx JSON errors for malf
 out-of-range requests with the server still answering afterwards, and a clean SIGTERM.
 Also `eqt generate` (streamed text equals the server's) and its user errors.
 Usage: check_serve.py EQT_BINARY"""
-import json, os, signal, subprocess, sys, tempfile, threading, urllib.error, urllib.request
+import json, os, re, signal, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_check  # noqa: E402
 
@@ -160,7 +160,6 @@ try:
 
     # Hostile or careless clients (issue 14). Slow clients: 10 connections that send one
     # header line every 2 s and 20 that send nothing; /health must still answer at once.
-    import socket, time
     stop_slow = threading.Event()
     def slow_client(trickle):
         try:
@@ -207,6 +206,42 @@ try:
     st, h = request("/health")
     check(st == 200, "still up after the oversized chunked body")
 
+    # Issue 26. Streaming with a stop sequence loses nothing: the text held back at the end
+    # (a tail that might have begun a stop sequence) is in the last event. Stops built to
+    # hold back the end of each text: its last one or two characters followed by a byte the
+    # model never writes.
+    differ = []
+    pairs = 0
+    for prompt in ["In the beginning", "and the", "the word was with", "light."]:
+        base_req = {"prompt": prompt, "max_tokens": 20, "temperature": 0}
+        st, c = request("/v1/completions", base_req)
+        full = c["choices"][0]["text"] if st == 200 else ""
+        for stop in [full[-1:] + "\x01", full[-2:] + "\x01", full[5:8] or "zz", "zz"]:
+            pairs += 1
+            body = dict(base_req, stop=[stop])
+            st, c = request("/v1/completions", body)
+            plain = c["choices"][0]["text"] if st == 200 else None
+            streamed = stream_text(body)
+            if streamed != plain:
+                differ.append((prompt, stop, plain, streamed))
+    check(not differ, f"streamed text equals the non-streamed text for {pairs} prompt x stop pairs: {differ}")
+    # A temperature of 1e-308 samples the most likely token (logits / T overflowed to NaN).
+    st, c = request("/v1/completions", dict(greedy, temperature=1e-308))
+    tiny_t = c["choices"][0]["text"] if st == 200 else None
+    check(tiny_t == text, f"temperature 1e-308 gives the greedy text: {tiny_t!r}")
+    # max_tokens above 2^63 - 1 is out of range, reported as given (it was '-1').
+    st, e = request("/v1/completions", raw=b'{"prompt": "a", "max_tokens": 18446744073709551615}')
+    msg = e.get("error", {}).get("message", "") if isinstance(e, dict) else ""
+    check(st == 400 and "18446744073709551615" in msg, f"max_tokens 2^64 - 1: {st} {msg!r}")
+    # Two Content-Length headers (request smuggling behind a proxy): refused.
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sk:
+        payload = b'{"prompt": "a", "max_tokens": 1}'
+        sk.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: " + str(len(payload)).encode() + b"\r\nContent-Length: 5\r\n\r\n" + payload)
+        answer = sk.recv(4096).decode(errors="replace")
+    check(answer.startswith("HTTP/1.1 400") and "Content-Length" in answer,
+          f"two Content-Length headers: {answer.splitlines()[0] if answer else 'no answer'}")
+
     # A second server on the same port refuses to start instead of sharing it.
     second = subprocess.Popen([eqt, "serve", "--run", run_dir, "--port", str(port)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env)
@@ -229,11 +264,65 @@ finally:
 check(code == 0, f"SIGTERM stops the server cleanly (exit {code})")
 check("400" in log and "cmpl-" in log, "the server logs requests and errors on stderr")
 
+# Issue 26: --max-tokens-limit holds for a request without max_tokens (the default 16 is
+# capped at it), and a non-streamed request whose client has gone stops decoding. The server
+# runs with --max-batch 2; 8 clients each ask for the whole context without streaming and
+# close their connection 0.3 s later; each such request must have generated only what it did
+# before its client left (the log line of each says so), not the whole context.
+def start_server(*args):
+    p = subprocess.Popen([eqt, "serve", "--run", run_dir, "--port", "0", *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    first = p.stdout.readline()
+    return p, f"http://127.0.0.1:{int(first.split('http://127.0.0.1:')[1].split()[0])}"
+def stop_server(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    return p.stderr.read()
+
+limited, base = start_server("--max-tokens-limit", "3")
+try:
+    st, c = request("/v1/completions", {"prompt": "In the", "temperature": 0})
+    n = c["usage"]["completion_tokens"] if st == 200 else None
+    check(st == 200 and n == 3, f"--max-tokens-limit 3, max_tokens omitted: {n} tokens")
+finally:
+    stop_server(limited)
+
+leaving, base = start_server("--max-batch", "2", "--max-tokens-limit", "500")
+try:
+    def leave_early(i):
+        payload = json.dumps({"prompt": "In the beginning", "max_tokens": 500, "temperature": 0}).encode()
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=30) as sk:
+            sk.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            time.sleep(0.3)
+    leavers = [threading.Thread(target=leave_early, args=(i,)) for i in range(8)]
+    for t in leavers: t.start()
+    for t in leavers: t.join()
+    t0 = time.time()
+    st, c = request("/v1/completions", {"prompt": "In the", "max_tokens": 5, "temperature": 0})
+    after = time.time() - t0
+    time.sleep(0.5)
+finally:
+    log = stop_server(leaving)
+gone = [int(m.group(1)) for m in re.finditer(r"(\d+) generated \([^)]*\)[^\n]*client went away", log)]
+full = 96 - 16  # the context less the prompt: what each would have generated
+check(st == 200 and len(gone) == 8 and max(gone) < full // 2,
+      f"8 non-streamed clients that left: {len(gone)} stopped early, generated {gone} of {full}; "
+      f"the next request answered in {after:.2f} s")
+
 # eqt generate streams the same greedy text as the server, and rejects bad input by name.
 r = subprocess.run([eqt, "generate", "--run", run_dir, "--prompt", "In the beginning", "--max-new-tokens", "24",
                     "--temperature", "0", "--stats"], capture_output=True, text=True, env=env)
 check(r.returncode == 0 and r.stdout.rstrip("\n") == text.rstrip("\n"), f"eqt generate prints the same text ({r.stdout!r})")
 check("mean steps" in r.stderr and r.stderr.count("steps") >= 25, "--stats: a line per token and a summary")
+r = subprocess.run([eqt, "generate", "--run", run_dir, "--prompt", "In the beginning", "--max-new-tokens", "24",
+                    "--temperature", "1e-308"], capture_output=True, env=env)
+out = r.stdout.decode(errors="replace")
+check(r.returncode == 0 and b"\x00" not in r.stdout and out.rstrip("\n") == text.rstrip("\n"),
+      f"generate --temperature 1e-308 prints the greedy text, no NUL bytes ({out!r})")
 for args, want in [(["--top-p", "1.5"], "top_p"), (["--temperature", "-1"], "temperature"),
                    (["--solver-steps", "0", "--tol", "1e-3"], "--solver-steps"), (["--device", "tpu"], "--device")]:
     r = subprocess.run([eqt, "generate", "--run", run_dir, "--prompt", "a", *args], capture_output=True, text=True,

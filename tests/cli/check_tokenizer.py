@@ -36,6 +36,25 @@ open(latin1, "wb").write(b"caf\xe9\n" * 100)
 bad = run("tokenizer", "train", "--data", latin1, "--out", os.path.join(work, "x.model"), ok=False)
 check(bad.returncode != 0 and "latin1.txt:1:4" in bad.stderr, "non-UTF-8 data is named with line:col: " + bad.stderr.strip())
 
+# Issue 26: inputs on which SentencePiece logs a warning or an error crashed the process
+# (SIGSEGV in ostream's sentry inside the module). Each must end with a model or a clear
+# error (exit 1 or 2), never a signal; SentencePiece's own messages reach stderr.
+import random
+random.seed(0)
+odd = {"one line": b"a\n",
+       "one 114 KB line": (" ".join(random.choice(words) for _ in range(20000)) + "\n").encode(),
+       "NUL bytes": b"abc\x00def\x00\n" * 200,
+       "only non-ASCII": ("\u00e9\u00e8\u4e2d\u6587 \u03b1\u03b2\u03b3\n" * 300).encode()}
+for i, (what, data) in enumerate(odd.items()):
+    path = os.path.join(work, f"odd{i}.txt")
+    open(path, "wb").write(data)
+    for extra in (["--vocab", "300"], ["--vocab", "300", "--type", "unigram"], ["--vocab", "1000000"]):
+        out = os.path.join(work, f"odd{i}_{extra[1]}_{len(extra)}.model")
+        r = run("tokenizer", "train", "--data", path, *extra, "--out", out, ok=False)
+        last = (r.stderr.strip().splitlines() or [""])[-1]
+        check(r.returncode in (0, 1, 2) and (r.returncode == 0) == os.path.exists(out),
+              f"tokenizer train on {what} {' '.join(extra)}: exit {r.returncode} {last[:150]}")
+
 config = os.path.join(work, "tiny.json")
 json.dump({"model": {"block": {"d_model": 32, "n_heads": 2}, "n_layers": 1, "max_seq": 96},
            "train": {"steps": 20, "batch": 8, "lr": 0.01, "warmup": 5, "log_every": 10, "eval_every": 20,

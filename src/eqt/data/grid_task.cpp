@@ -25,7 +25,9 @@ GridTask::GridTask(std::string name, int64_t vocab, std::vector<GridExample> tra
                    Augment augment, std::string rating_name, nlohmann::json options)
     : name_(std::move(name)), vocab_(vocab), train_(std::move(train)), augment_(std::move(augment)),
       options_(std::move(options)) {
-  TORCH_CHECK(!train_.empty() && !test.empty(), name_, ": empty train or test set");
+  if (train_.empty() || test.empty())
+    throw std::invalid_argument(name_ + ": the " + std::string(train_.empty() ? "training" : "held-out") +
+                                " set is empty (an empty puzzle file?); expected at least one puzzle in each");
   seq_len_ = int64_t(train_[0].tokens.size());
   for (const auto* set : {&train_, &test})
     for (const auto& e : *set)

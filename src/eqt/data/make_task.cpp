@@ -5,6 +5,7 @@
 #include "eqt/data/text.h"
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -20,9 +21,71 @@ void only_keys(const std::string& task, const nlohmann::json& o, std::set<std::s
     }
 }
 
+// Every task option's type and range, checked before a task is built from it: options come
+// from flags, but also from a checkpoint or an imported file's metadata, where a wrong type
+// would surface as a bare JSON error and an absurd size as an allocation of terabytes.
+struct OptionRule {
+  enum Kind { Int, Real, Text, Flag } kind;
+  double lo = 0, hi = 0;  // numbers: the accepted range
+};
+
+const std::map<std::string, OptionRule>& option_rules() {
+  static const std::map<std::string, OptionRule> rules = {
+      {"name", {OptionRule::Text}},
+      {"length", {OptionRule::Int, 1, 1 << 16}},
+      {"n_train", {OptionRule::Int, 1, 1e7}},
+      {"n_test", {OptionRule::Int, 1, 1e7}},
+      {"seed", {OptionRule::Int, 0, 9.2e18}},
+      {"data", {OptionRule::Text}},
+      {"test_data", {OptionRule::Text}},
+      {"tokenizer", {OptionRule::Text}},
+      {"tokenizer_hash", {OptionRule::Text}},
+      {"seq_len", {OptionRule::Int, 2, 1 << 20}},
+      {"val_fraction", {OptionRule::Real, 0, 1}},
+      {"val_windows", {OptionRule::Int, 0, 1e7}},
+      {"size", {OptionRule::Int, 5, 201}},
+      {"min_path", {OptionRule::Int, 1, 201 * 201}},
+      {"loops", {OptionRule::Real, 0, 1}},
+      {"min_clues", {OptionRule::Int, 17, 80}},
+      {"augment", {OptionRule::Flag}},
+  };
+  return rules;
+}
+
+void check_option_types(const std::string& task, const nlohmann::json& o) {
+  if (!o.is_object()) throw std::invalid_argument("task " + task + ": options must be a JSON object, got " + o.dump());
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    const auto rule = option_rules().find(it.key());
+    if (rule == option_rules().end()) continue;  // only_keys names it
+    const auto& v = it.value();
+    const auto& r = rule->second;
+    auto bad = [&](const std::string& want) {
+      throw std::invalid_argument("task " + task + " option '" + it.key() + "' = " + v.dump() + " is invalid; expected " + want);
+    };
+    auto range = [&] { return "in [" + nlohmann::json(r.lo).dump() + ", " + nlohmann::json(r.hi).dump() + "]"; };
+    switch (r.kind) {
+      case OptionRule::Text:
+        if (!v.is_string()) bad("a string");
+        break;
+      case OptionRule::Flag:
+        if (!v.is_boolean()) bad("true or false");
+        break;
+      case OptionRule::Int:
+        if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) ||
+            double(v.get<int64_t>()) < r.lo || double(v.get<int64_t>()) > r.hi)
+          bad("an integer " + range());
+        break;
+      case OptionRule::Real:
+        if (!v.is_number() || !(v.get<double>() >= r.lo && v.get<double>() <= r.hi)) bad("a number " + range());
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o) {
+  check_option_types(name, o);
   if (o.contains("test_data") && name != "sudoku" && name != "maze")
     throw std::invalid_argument("--data FILE at evaluation scores a puzzle file (sudoku, maze); a " + name +
                                 " run is evaluated on its own held-out set");

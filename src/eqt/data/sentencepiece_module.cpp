@@ -7,11 +7,24 @@
 // load (measured: `eqt --help` exits with SIGSEGV in protobuf's static initialisers). Loaded
 // later with RTLD_LOCAL | RTLD_DEEPBIND, the module and SentencePiece bind to their own
 // protobuf and LibTorch's stays untouched. Nothing C++ crosses the boundary.
+// The price of RTLD_DEEPBIND: the module and SentencePiece bind std::cerr / std::cout /
+// std::clog to libstdc++'s own definitions, while the program's iostream initialisation
+// constructed the copies in the executable (the copy relocations every executable that
+// names std::cout gets): the module's std::cerr was never constructed, and the first
+// message SentencePiece logged (a warning about a long line, a vocabulary it cannot fill)
+// crashed in ostream's sentry. bind_standard_streams() constructs them over the program's
+// stream buffers before SentencePiece runs, so its messages reach stderr like eqt's.
 // What it is not: a tokenizer API (tokenizer.h is); no torch in here.
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <new>
+#include <utility>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -19,6 +32,26 @@
 #include <vector>
 
 namespace {
+
+void bind_standard_streams() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // libstdc++'s own definitions: what SentencePiece's deep-bound references resolve to.
+    void* libstdcxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    // The program and its global scope (RTLD_DEFAULT would search this module's deep-bound
+    // scope first and find libstdc++'s definition again).
+    void* program_scope = dlopen(nullptr, RTLD_LAZY);
+    if (!libstdcxx || !program_scope) return;
+    for (const char* symbol : {"_ZSt4cerr", "_ZSt4cout", "_ZSt4clog"}) {
+      auto* library = static_cast<std::ostream*>(dlsym(libstdcxx, symbol));
+      // The program's object: its global scope finds the executable's copy first.
+      auto* program = static_cast<std::ostream*>(dlsym(program_scope, symbol));
+      if (library && program && library != program) new (library) std::ostream(program->rdbuf());
+    }
+    dlclose(libstdcxx);
+    dlclose(program_scope);
+  });
+}
 
 char* copy_out(const std::string& s) {
   char* p = static_cast<char*>(std::malloc(s.size() + 1));
@@ -56,6 +89,7 @@ extern "C" {
 
 // Every function returns 0 on success; on failure non-zero with *err a malloc'ed message.
 int eqt_spm_load(const char* proto, size_t n, void** handle, char** err) {
+  bind_standard_streams();
   auto* sp = new sentencepiece::SentencePieceProcessor();
   const auto st = sp->LoadFromSerializedProto(std::string(proto, n));
   if (!st.ok()) {
@@ -83,6 +117,7 @@ void eqt_spm_piece(void* handle, int id, const char** piece, size_t* len, int* k
 
 // *ids: malloc'ed, *count of them.
 int eqt_spm_encode(void* handle, const char* text, size_t n, int** ids, size_t* count, char** err) {
+  bind_standard_streams();
   std::vector<int> out;
   const auto st = static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string(text, n), &out);
   if (!st.ok()) {
@@ -98,6 +133,7 @@ int eqt_spm_encode(void* handle, const char* text, size_t n, int** ids, size_t* 
 // Trains on the text's lines; args: "key=value" lines (SentencePiece's trainer flags);
 // *proto: the malloc'ed serialized model, *proto_n its size.
 int eqt_spm_train(const char* text, size_t n, const char* args, char** proto, size_t* proto_n, char** err) {
+  bind_standard_streams();
   std::unordered_map<std::string, std::string> kw;
   std::istringstream in(args);
   std::string line;

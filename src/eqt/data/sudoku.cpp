@@ -156,6 +156,8 @@ std::vector<SudokuPuzzle> load_sudoku(const std::string& path) {
     }
     out.push_back(p);
   }
+  if (out.empty())
+    throw std::invalid_argument("sudoku file '" + path + "' holds no puzzles; expected at least one");
   return out;
 }
 

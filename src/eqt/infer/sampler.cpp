@@ -24,7 +24,10 @@ torch::Tensor Sampler::distribution(const torch::Tensor& logits) const {
   auto l = logits.detach().to(torch::kCPU, torch::kFloat64);  // (V,)
   const int64_t V = l.size(0);
   if (o_.temperature() == 0) return torch::zeros({V}, torch::kFloat64).index_fill_(0, l.argmax(), 1.0);
-  auto p = torch::softmax(l / o_.temperature(), 0);                     // (V,)
+  // The largest logit is subtracted before dividing: with a tiny temperature (1e-308) the
+  // quotients overflow to -inf, never to +inf - inf = NaN, and the distribution tends to
+  // the greedy one as it should.
+  auto p = torch::softmax((l - l.max()) / o_.temperature(), 0);         // (V,)
   auto sorted = p.sort(0, /*descending=*/true);
   auto ps = std::get<0>(sorted), idx = std::get<1>(sorted);             // (V,) each
   int64_t keep = o_.top_k() > 0 ? std::min(o_.top_k(), V) : V;

@@ -1,7 +1,9 @@
 // eqt/io/json_text.cpp — see json_text.h.
 #include "eqt/io/json_text.h"
 
+#include <set>
 #include <stdexcept>
+#include <vector>
 
 namespace eqt::io {
 
@@ -26,8 +28,20 @@ nlohmann::json parse_json(const std::string& text, const std::string& what, int 
       --depth;
     }
   }
+  // A key given twice in one object is refused: the parser would keep the last one and drop
+  // the first silently (a sweep's repeated axis, a config's repeated field).
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  auto no_repeats = [&](int /*depth*/, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
+    using E = nlohmann::json::parse_event_t;
+    if (ev == E::object_start) keys.emplace_back();
+    else if (ev == E::object_end && !keys.empty()) keys.pop_back();
+    else if (ev == E::key && !keys.empty() && !keys.back().insert(v.get<std::string>()).second)
+      throw std::invalid_argument(what + ": the key '" + v.get<std::string>() +
+                                  "' appears twice in one object; expected each key once");
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, no_repeats);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(what + " is not valid JSON: " + e.what());
   }

@@ -2,6 +2,7 @@
 #include "eqt/io/tensor_file.h"
 
 #include "eqt/io/atomic_write.h"
+#include "eqt/io/input_file.h"
 #include "eqt/io/json_text.h"
 
 #include <zlib.h>
@@ -89,8 +90,13 @@ void save_tensor_file(const std::string& path, const TensorFile& file) {
 }
 
 TensorFile load_tensor_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) fail(path, "no such file or not readable");
+  std::ifstream in;
+  try {
+    in = open_input_file(path, "checkpoint", kMaxInputBytes * 16);  // a FIFO or device would never end
+  } catch (const std::invalid_argument& e) {
+    fail(path, e.what());
+  }
+  in.seekg(0, std::ios::end);
   const uint64_t size = uint64_t(in.tellg());
   in.seekg(0);
   char magic[4];

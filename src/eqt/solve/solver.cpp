@@ -211,13 +211,18 @@ void validate(const SolverOptions& o) {
                                 want);
   };
   if (!(o.tol() >= 0)) bad("tol", std::to_string(o.tol()), "a number >= 0");
-  if (o.max_iter() < 1) bad("max_iter", std::to_string(o.max_iter()), "an integer >= 1");
+  // Upper bounds: the histories hold window / memory copies of the batch's state, and a
+  // trace row per iteration is kept, so absurd values are refused before any allocation.
+  if (o.max_iter() < 1 || o.max_iter() > kMaxIterations)
+    bad("max_iter", std::to_string(o.max_iter()), "an integer in [1, " + std::to_string(kMaxIterations) + "]");
   if (o.min_iter() < 0 || o.min_iter() > o.max_iter())
     bad("min_iter", std::to_string(o.min_iter()), "an integer in [0, max_iter]");
   if (!(o.damping() > 0 && o.damping() <= 1))
     bad("damping", std::to_string(o.damping()), "a number in (0, 1]");
-  if (o.window() < 1) bad("window", std::to_string(o.window()), "an integer >= 1");
-  if (o.memory() < 1) bad("memory", std::to_string(o.memory()), "an integer >= 1");
+  if (o.window() < 1 || o.window() > kMaxHistory)
+    bad("window", std::to_string(o.window()), "an integer in [1, " + std::to_string(kMaxHistory) + "]");
+  if (o.memory() < 1 || o.memory() > kMaxHistory)
+    bad("memory", std::to_string(o.memory()), "an integer in [1, " + std::to_string(kMaxHistory) + "]");
   if (!(o.beta() > 0 && o.beta() <= 1)) bad("beta", std::to_string(o.beta()), "a number in (0, 1]");
   if (!(o.ridge() >= 0)) bad("ridge", std::to_string(o.ridge()), "a number >= 0");
   if (!(o.diverge() > 1)) bad("diverge", std::to_string(o.diverge()), "a number > 1");

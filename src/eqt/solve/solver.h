@@ -29,6 +29,11 @@ enum class Method { Picard, Anderson, Broyden };  // Picard = plain / damped ite
 enum class StopMode { Abs, Rel };
 enum class Status : int64_t { Converged = 0, MaxIter = 1, Diverged = 2 };
 
+// Upper bounds validate() enforces: the Anderson window and Broyden memory keep that many
+// copies of the batch's state; max_iter bounds a solve's work and its traces.
+constexpr int64_t kMaxHistory = 100;
+constexpr int64_t kMaxIterations = 100000;
+
 struct SolverOptions {
   TORCH_ARG(Method, method) = Method::Anderson;
   // Stop when every sample's residual (abs or rel, see stop_mode) < tol and

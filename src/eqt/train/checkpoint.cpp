@@ -13,23 +13,6 @@
 namespace eqt::train {
 namespace {
 
-// A lower bound on the parameters of a config, from its fields alone: the tied embedding
-// and the blocks every model of its family has (4 C^2 attention + the MLP each). A loader
-// compares it with what the file holds before building the model, so a small file whose
-// metadata claims d_model 4096 or mlp_mult 1e6 is refused instead of allocating gigabytes.
-double min_params(const models::ModelConfig& c) {
-  int64_t blocks = 0;
-  switch (models::find_family(c.family).kind) {
-    case models::FamilyKind::Standard: blocks = c.n_layers; break;
-    case models::FamilyKind::Looped: blocks = c.prelude + c.core + c.coda; break;
-    case models::FamilyKind::DEQ: blocks = c.deq_layers; break;
-    case models::FamilyKind::Attractor: blocks = c.n_layers + c.head_layers; break;
-    case models::FamilyKind::EqT: blocks = c.n_layers; break;
-  }
-  const double C = double(c.d_model), H = std::floor(c.mlp_mult * C);
-  return double(c.vocab) * C + double(blocks) * (4 * C * C + (c.mlp == "swiglu" ? 3 : 2) * H * C);
-}
-
 // The optimizer's state map is keyed by the parameter's TensorImpl: as a string in
 // LibTorch 1.13, as void* in later versions. Derive the key from the map's own type.
 template <class Key>
@@ -172,6 +155,19 @@ void restore_optimizer(const Checkpoint& ck, torch::optim::AdamW& opt) {
     st->exp_avg_sq(ck.optim_exp_avg_sq[i].to(params[i].device(), /*non_blocking=*/false, /*copy=*/true));
     opt.state()[state_key(opt, params[i])] = std::move(st);
   }
+}
+
+double min_params(const models::ModelConfig& c) {
+  int64_t blocks = 0;
+  switch (models::find_family(c.family).kind) {
+    case models::FamilyKind::Standard: blocks = c.n_layers; break;
+    case models::FamilyKind::Looped: blocks = c.prelude + c.core + c.coda; break;
+    case models::FamilyKind::DEQ: blocks = c.deq_layers; break;
+    case models::FamilyKind::Attractor: blocks = c.n_layers + c.head_layers; break;
+    case models::FamilyKind::EqT: blocks = c.n_layers; break;
+  }
+  const double C = double(c.d_model), H = std::floor(c.mlp_mult * C);
+  return double(c.vocab) * C + double(blocks) * (4 * C * C + (c.mlp == "swiglu" ? 3 : 2) * H * C);
 }
 
 }  // namespace eqt::train

@@ -36,6 +36,12 @@ void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::o
 // Throws std::runtime_error naming the file and what is wrong with it.
 Checkpoint load_checkpoint(const std::string& path);
 
+// A lower bound on the parameters of a config, from its fields alone: the tied embedding
+// and the blocks every model of its family has (4 C^2 attention + the MLP each). A loader
+// compares it with what its file holds before building the model, so a small file whose
+// metadata claims d_model 65536 or mlp_mult 1e6 is refused instead of allocating gigabytes.
+double min_params(const models::ModelConfig& c);
+
 // Copies the optimizer state of ck into opt (whose parameters are ck.model's).
 void restore_optimizer(const Checkpoint& ck, torch::optim::AdamW& opt);
 

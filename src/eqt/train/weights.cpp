@@ -38,6 +38,13 @@ void load_named_tensors(models::ModelImpl& to, const std::map<std::string, torch
     if (!it->second.sizes().equals(p.value().sizes()))
       throw std::invalid_argument("'" + p.key() + "' is " + shape_of(it->second) + " in " + label + "; the model's is " +
                                   shape_of(p.value()));
+    // Integers copied into float weights (a file whose dtype label is wrong) would be
+    // converted silently into nonsense: refused.
+    if (it->second.is_floating_point() != p.value().is_floating_point() || it->second.is_complex())
+      throw std::invalid_argument("'" + p.key() + "' is of type " + std::string(c10::toString(it->second.scalar_type())) +
+                                  " in " + label + "; the model's is " + c10::toString(p.value().scalar_type()));
+    if (it->second.is_floating_point() && !torch::isfinite(it->second).all().item<bool>())
+      throw std::invalid_argument("'" + p.key() + "' in " + label + " holds values that are not finite (NaN or inf)");
   }
   for (const auto& [name, t] : tensors)
     if (!dst.contains(name))
