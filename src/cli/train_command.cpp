@@ -309,7 +309,17 @@ void run_train(const TrainArgs& a) {
   train::Trainer trainer(model, task, topt, a.out, comm, sync);
   if (ck) trainer.resume(*ck);
   if (main_rank) io::write_text_file(a.out + "/config.json", resolved.dump(2) + "\n");
-  auto res = trainer.run();
+  train::TrainResult res;
+  try {
+    res = trainer.run();
+  } catch (const dist::CollectiveError& e) {
+    // Leave without unwinding: the process group's destructor waits for every collective
+    // still queued, each up to --dist-timeout, on a peer that may never answer. What matters
+    // is on disk (the last checkpoint; metrics lines are flushed as written).
+    std::fprintf(stderr, "eqt: error: %s\n", e.what());
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
   if (!res.stopped.empty())
     throw std::runtime_error((main_rank ? "" : "rank " + std::to_string(env.rank) + ": ") + "training stopped: " +
                              res.stopped);

@@ -13,6 +13,9 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <thread>
 
@@ -149,38 +152,76 @@ void Communicator::barrier() {
   wait(start([&] { return pg_->pg->barrier(); }));
 }
 
+// The progress board: the keys "progress/<rank>" and "failed/<rank>". Across hosts they live
+// in the TCP store (its server is a thread of rank 0: a stopped peer cannot block it). On one
+// host they are files beside the FileStore's file and never go through the FileStore itself:
+// every FileStore operation takes an flock on its one file, so a rank stopped (SIGSTOP, a
+// debugger) in the middle of one would block every other rank's next operation forever;
+// per-step marks made that window open once per step (issue 26: the "hung worker" test hung
+// about once in three runs). A file per rank needs no lock: each has one writer.
+std::string Communicator::board_file(const char* what, int rank) const {
+  return fmt::format("{}.{}.{}", env_.store_file, what, rank);
+}
+
+void Communicator::post(const char* what, const std::string& value) {
+  if (env_.store_file.empty()) {
+    store_->set(fmt::format("eqt/{}/{}", what, env_.rank), std::vector<uint8_t>(value.begin(), value.end()));
+    return;
+  }
+  const std::string path = board_file(what, env_.rank);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // the board only names culprits; training does not depend on it
+  // Fixed width, one pwrite at offset 0: a reader sees the old or the new number.
+  const std::string padded = fmt::format("{:<24}", value);
+  [[maybe_unused]] const ssize_t written = ::pwrite(fd, padded.data(), padded.size(), 0);
+  ::close(fd);
+}
+
+std::optional<std::string> Communicator::posted(const char* what, int rank) {
+  if (env_.store_file.empty()) {
+    const std::string key = fmt::format("eqt/{}/{}", what, rank);
+    if (!store_->check({key})) return std::nullopt;
+    auto raw = store_->get(key);
+    return std::string(raw.begin(), raw.end());
+  }
+  int fd = ::open(board_file(what, rank).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[32];
+  const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  std::string v(buf, n > 0 ? size_t(n) : 0);
+  v.erase(v.find_last_not_of(' ') + 1);
+  return v;
+}
+
 void Communicator::mark_progress(int64_t step) {
   step_ = step;
-  const std::string v = std::to_string(step);
-  store_->set("eqt/progress/" + std::to_string(env_.rank), std::vector<uint8_t>(v.begin(), v.end()));
+  post("progress", std::to_string(step));
 }
 
 // Who is to blame. A rank whose progress mark is behind never reached this step's
 // collectives. But a rank that froze *inside* them is level with us, so each rank that sees a
-// collective fail also posts that in the store and waits a moment for the others to do the
+// collective fail also posts that on the board and waits a moment for the others to do the
 // same: the live ones fail too (they wait on the same collectives, or on us once we exit);
 // the ranks that stay silent are dead or hung.
 std::string Communicator::progress_report() {
-  const auto key = [](const char* what, int r) { return fmt::format("eqt/{}/{}", what, r); };
   try {
-    store_->setTimeout(std::chrono::seconds(5));  // the store lives in rank 0, which may be the culprit
-    const std::string v = std::to_string(step_);
-    store_->set(key("failed", env_.rank), std::vector<uint8_t>(v.begin(), v.end()));
+    if (env_.store_file.empty())
+      store_->setTimeout(std::chrono::seconds(5));  // the store lives in rank 0, which may be the culprit
+    post("failed", std::to_string(step_));
     const auto until = std::chrono::steady_clock::now() + kReportWindow;
     std::vector<int> silent;
     for (;;) {
       silent.clear();
       for (int r = 0; r < env_.world; ++r)
-        if (r != env_.rank && !store_->check({key("failed", r)})) silent.push_back(r);
+        if (r != env_.rank && !posted("failed", r)) silent.push_back(r);
       if (silent.empty() || std::chrono::steady_clock::now() >= until) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::string out;
-    for (int r : silent) {
-      auto raw = store_->get(key("progress", r));
+    for (int r : silent)
       out += fmt::format("{}rank {} (last reached step {})", out.empty() ? "" : ", ", r,
-                         std::string(raw.begin(), raw.end()));
-    }
+                         posted("progress", r).value_or("?"));
     if (out.empty()) return "every other rank reported the failure too";
     return fmt::format("stopped making progress: {}: no failure report from it within {} s, so it died or hangs", out,
                        std::chrono::duration_cast<std::chrono::seconds>(kReportWindow).count());

@@ -5,8 +5,9 @@
 //
 // Failure handling is the point of the wrapper: every collective has a deadline (the
 // backend's timeout), and a failed or timed-out one is rethrown as CollectiveError naming
-// this rank, the step, and which ranks had stopped making progress: each rank publishes in
-// the store the last step whose gradients it was ready to reduce (mark_progress), and a rank
+// this rank, the step, and which ranks had stopped making progress: each rank publishes (in
+// the TCP store, or in a file of its own beside a FileStore: communicator.cpp says why) the
+// last step whose gradients it was ready to reduce (mark_progress), and a rank
 // whose collective failed posts that and waits 3 s for the others to post theirs; the ranks
 // that stay silent are named. A dead peer closes its sockets, so the survivors fail at once;
 // a hung one is found when the deadline passes.
@@ -21,6 +22,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -67,6 +69,9 @@ class Communicator {
   c10::intrusive_ptr<c10d::Work> start(Start&& collective);
   [[noreturn]] void fail(const std::string& what);
   std::string progress_report();
+  std::string board_file(const char* what, int rank) const;
+  void post(const char* what, const std::string& value);  // this rank's entry
+  std::optional<std::string> posted(const char* what, int rank);
 
   DistEnv env_;
   std::string backend_name_;

@@ -175,6 +175,7 @@ LaunchResult launch_workers(const std::string& program, const std::vector<std::s
     for (auto& w : ws)
       if (!w.done) {
         kill(w.pid, SIGTERM);
+        kill(w.pid, SIGCONT);  // a stopped worker (SIGSTOP, ^Z) acts on SIGTERM only once continued
         stopped.push_back(&w);
       }
     until = std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(o.grace_s * 1000));
