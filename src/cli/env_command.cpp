@@ -3,7 +3,7 @@
 // scripts fail loudly instead of leaving a build that trains 20x slower.
 #include "cli/commands.h"
 
-#include "eqt/dist/communicator.h"
+#include "eqt/parallel/communicator.h"
 #include "eqt/util/blas_check.h"
 
 #include <fmt/format.h>
@@ -31,7 +31,7 @@ void register_env(CLI::App& app, int& exit_code) {
         {"blas_mapped", blas.mapped},
         {"gemm_gflops", blas.gemm_gflops},
         {"blas_ok", !blas.slow()},
-        {"c10d_backends", dist::available_backends()},
+        {"c10d_backends", parallel::available_backends()},
     };
     if (*json) {
       std::cout << j.dump() << "\n";
@@ -40,7 +40,7 @@ void register_env(CLI::App& app, int& exit_code) {
                                TORCH_VERSION, torch::get_num_threads(), torch::cuda::device_count());
       std::cout << fmt::format("BLAS: {}\nGEMM 512x512 float32: {:.1f} GFLOP/s\n",
                                blas.mapped.empty() ? "(none mapped)" : blas.mapped, blas.gemm_gflops);
-      std::cout << fmt::format("c10d backends (data-parallel training): {}\n", dist::available_backends());
+      std::cout << fmt::format("c10d backends (data-parallel training): {}\n", parallel::available_backends());
     }
     if (blas.slow()) {
       std::cerr << "eqt env: LibTorch is using a slow BLAS (" << blas.gemm_gflops

@@ -10,8 +10,8 @@
 
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
-#include "eqt/dist/communicator.h"
-#include "eqt/dist/launcher.h"
+#include "eqt/parallel/communicator.h"
+#include "eqt/parallel/launcher.h"
 #include "eqt/io/folder_lock.h"
 #include "eqt/io/text_file.h"
 #include "eqt/models/family.h"
@@ -241,11 +241,11 @@ void launch(const TrainArgs& a) {
   if (std::getenv("WORLD_SIZE"))
     throw std::invalid_argument("--nproc " + std::to_string(a.dist.nproc) + " starts its own workers, but WORLD_SIZE is "
                                 "already set (torchrun or a scheduler started this process); leave out --nproc");
-  if (dist::available_backends().find("gloo") == std::string::npos)
+  if (parallel::available_backends().find("gloo") == std::string::npos)
     throw std::invalid_argument("--nproc needs the Gloo backend, which this eqt was built without");
   io::FolderLock lock(a.out, "eqt train --nproc " + std::to_string(a.dist.nproc), lock_wait_s());
   prepare(a, false);
-  dist::LaunchOptions o;
+  parallel::LaunchOptions o;
   o.nproc = a.dist.nproc;
   // One host and no MASTER_ADDR: rendezvous through a private file, not a TCP store that
   // would listen on every interface of the machine for the whole run.
@@ -258,7 +258,7 @@ void launch(const TrainArgs& a) {
   } else {
     o.master_addr = std::getenv("MASTER_ADDR");
   }
-  auto r = dist::launch_workers("/proc/self/exe", dist::own_command_line(), o);
+  auto r = parallel::launch_workers("/proc/self/exe", parallel::own_command_line(), o);
   if (!store_dir.empty()) std::filesystem::remove_all(store_dir);
   if (r.exit_code != 0) throw std::runtime_error("data-parallel run failed: " + r.message);
 }
@@ -268,7 +268,7 @@ void run_train(const TrainArgs& a) {
   // tensor memory a training step held (parameters, optimizer state and activations).
   util::MemoryMeter::install();
   if (a.dist.nproc > 1 && !std::getenv("EQT_LAUNCHED") && !a.dry_run) return launch(a);
-  const auto env = dist::DistEnv::from_environment();
+  const auto env = parallel::DistEnv::from_environment();
   if (std::getenv("EQT_LAUNCHED") && env.world != a.dist.nproc)
     throw std::logic_error("worker of --nproc " + std::to_string(a.dist.nproc) + " sees WORLD_SIZE " +
                            std::to_string(env.world));
@@ -294,16 +294,16 @@ void run_train(const TrainArgs& a) {
     std::printf("%s\n", resolved.dump(2).c_str());
     return;
   }
-  std::shared_ptr<dist::Communicator> comm;
+  std::shared_ptr<parallel::Communicator> comm;
   if (env.distributed()) {
-    comm = dist::Communicator::connect(env, device,
+    comm = parallel::Communicator::connect(env, device,
                                        std::chrono::milliseconds(int64_t(a.dist.timeout_s * 1000)));
     if (main_rank)
       std::printf("eqt train: data parallel over %d processes (%s), global batch %lld, %lld-%lld rows per process\n",
                   env.world, comm->backend().c_str(), (long long)topt.batch, (long long)(topt.batch / env.world),
                   (long long)((topt.batch + env.world - 1) / env.world));
   }
-  auto sync = dist::GradSyncOptions()
+  auto sync = parallel::GradSyncOptions()
                   .bucket_bytes(int64_t(a.dist.bucket_mb * (1 << 20)))
                   .overlap(!a.dist.no_overlap);
   train::Trainer trainer(model, task, topt, a.out, comm, sync);
@@ -312,7 +312,7 @@ void run_train(const TrainArgs& a) {
   train::TrainResult res;
   try {
     res = trainer.run();
-  } catch (const dist::CollectiveError& e) {
+  } catch (const parallel::CollectiveError& e) {
     // Leave without unwinding: the process group's destructor waits for every collective
     // still queued, each up to --dist-timeout, on a peer that may never answer. What matters
     // is on disk (the last checkpoint; metrics lines are flushed as written).

@@ -8,6 +8,7 @@
 #include "eqt/train/collapse_watch.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/metrics_file.h"
+#include "eqt/parallel/grad_sync.h"
 
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 namespace eqt::train {
@@ -63,7 +65,7 @@ data::Batch shard_of(const data::Batch& b, int rank, int world) {
 }
 
 Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data::Task> task, TrainOptions o,
-                 std::string out_dir, std::shared_ptr<dist::Communicator> comm, dist::GradSyncOptions sync)
+                 std::string out_dir, std::shared_ptr<parallel::Communicator> comm, parallel::GradSyncOptions sync)
     : model_(std::move(model)), task_(std::move(task)), o_(std::move(o)), out_dir_(std::move(out_dir)),
       gen_(at::make_generator<at::CPUGeneratorImpl>(o_.seed)), comm_(std::move(comm)) {
   o_.validate();
@@ -73,7 +75,7 @@ Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data:
   if (main_rank()) std::filesystem::create_directories(out_dir_);
   if (comm_) {
     broadcast_parameters();
-    sync_ = std::make_unique<dist::GradSync>(model_->parameters(), comm_, sync);
+    sync_ = std::make_unique<parallel::GradSync>(model_->parameters(), comm_, sync);
   }
   opt_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(o_.lr).weight_decay(o_.weight_decay));
@@ -83,6 +85,10 @@ Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data:
 
 // Rank 0's values everywhere (one flat broadcast): ranks built the same model from the same
 // seed, but nothing else would guarantee they start identical.
+Trainer::~Trainer() = default;
+
+bool Trainer::main_rank() const { return !comm_ || comm_->rank() == 0; }
+
 void Trainer::broadcast_parameters() {
   torch::NoGradGuard ng;
   std::vector<torch::Tensor> flat;
@@ -149,6 +155,112 @@ void Trainer::save(int64_t step) {
   save_checkpoint(checkpoint_path(), *model_, opt_.get(), meta, &gen_, ema_);
 }
 
+double gradient_norm(const std::vector<torch::Tensor>& params) {
+  // As torch::nn::utils::clip_grad_norm_ computes it: the 2-norm of the per-tensor 2-norms.
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().data().norm(2));
+  if (norms.empty()) return 0.0;
+  return (norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2)).item<double>();
+}
+
+// Micro-batches: batch -> forward -> loss -> backward, gradients accumulating. Figures are
+// recorded as this rank's share of the global per-sample means.
+StepMetrics Trainer::forward_backward(CollapseWatch& watch) {
+  StepMetrics m;
+  const torch::Device device = model_->parameters().front().device();
+  const bool bf16 = o_.precision == "bf16";
+  const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world() : 1;
+  for (int64_t micro = 0; micro < o_.accum; ++micro) {
+    const auto& rows = carry_.next(*task_, o_.batch, gen_);  // the same global rows on every rank
+    const auto& global = rows.batch;
+    if (micro == 0) watch.observe_targets(global.targets);
+    const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
+    auto batch = world > 1 ? shard_of(global, rank, world) : global;
+    const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
+    auto out = training_forward(*model_, batch.tokens, device, bf16);
+    auto loss = training_loss(out, batch.targets.to(device), count, share);
+    if (sync_ && micro + 1 == o_.accum) sync_->arm();
+    (loss / double(o_.accum)).backward();
+    carry_.settle(torch::Tensor(), torch::Tensor());  // no family keeps rows yet (row_carry.h)
+    // share * x / accum: a micro-batch's part of the step's per-sample mean x.
+    const double A = double(o_.accum);
+    m.add("loss", loss.item<double>() / A);
+    const auto& st = out.stats;
+    const bool bwd = st.backward && st.backward->calls > 0;
+    m.add("backward_steps", bwd ? share * double(st.backward->fevals) / A : 0.0);
+    m.max("backward_residual", bwd ? st.backward->max_rel_res : 0.0);
+    m.add("solver_steps_mean", st.steps.defined() ? share * st.steps.mean().item<double>() / A : 0.0);
+    m.max("solver_steps_max", st.steps.defined() ? st.steps.max().item<double>() : 0.0);
+    m.add("residual_mean", st.residual.defined() ? share * st.residual.mean().item<double>() / A : 0.0);
+    window_.tokens += global.tokens.numel();
+    radius_ = st.jacobian_radius;  // the last micro-batch's Jacobian probe (deq, attractor)
+  }
+  m.max("interrupted", g_interrupted ? 1.0 : 0.0);  // over ranks below: all stop at the same step
+  return m;
+}
+
+// Data parallel: the gradients summed over ranks (GradSync), and the step's figures too, so
+// every rank logs and stops (interrupted, diverged) at the same step.
+void Trainer::synchronise(StepMetrics& m) {
+  if (!sync_) return;
+  comm_->mark_progress(step_ + 1);  // this rank's gradients of the step are ready
+  sync_->finish();
+  m.reduce(*comm_);
+}
+
+std::optional<std::string> Trainer::diverged(double loss) const {
+  if (std::isfinite(loss) && loss <= o_.explode) return std::nullopt;
+  const bool saved = std::filesystem::exists(checkpoint_path());
+  return fmt::format("loss {} at step {} (limit {}); {}", loss, step_ + 1, o_.explode,
+                     saved ? "the last good checkpoint is " + checkpoint_path()
+                           : std::string("no checkpoint was written before it (lower --lr, or set "
+                                         "train.ckpt_every to keep one)"));
+}
+
+// The gradient's norm before clipping (logged), clipped to o_.clip when set.
+double Trainer::clip_gradients() {
+  auto params = model_->parameters();
+  return o_.clip > 0 ? torch::nn::utils::clip_grad_norm_(params, o_.clip) : gradient_norm(params);
+}
+
+// One line per log_every steps: the window's mean time and throughput, the step's figures.
+void Trainer::log_step(int64_t done, double lr, const StepMetrics& m, std::ofstream& metrics) {
+  // Every rank probes (its own generator, so no rank's draws change). It runs after the
+  // optimizer step, outside the step's timing: the updated map at the step's equilibrium.
+  double rho_mean = -1, rho_max = -1;
+  if (radius_) {
+    auto rho = radius_();  // (B,) of this rank's rows
+    rho_mean = rho.mean().item<double>();
+    rho_max = rho.max().item<double>();
+  }
+  if (!main_rank()) return;
+  const double ms = window_.ms / double(window_.steps);  // the last window may be shorter
+  const double tps = window_.tokens / (window_.ms / 1000.0);
+  const double bwd_steps = m["backward_steps"], bwd_res = m["backward_residual"];
+  std::string bwd = bwd_steps > 0 ? fmt::format(" | bwd {:.0f}/{:.1e}", bwd_steps, bwd_res) : "";
+  if (rho_mean >= 0) bwd += fmt::format(" | rho {:.2f}/{:.2f}", rho_mean, rho_max);
+  std::printf("step %6lld | loss %.4f | gnorm %.3f | lr %.2e | %7.1f ms | %8.0f tok/s | solver %.1f/%.0f | res %.1e%s\n",
+              (long long)done, m["loss"], m["grad_norm"], lr, ms, tps, m["solver_steps_mean"], m["solver_steps_max"],
+              m["residual_mean"], bwd.c_str());
+  std::fflush(stdout);
+  nlohmann::json line = {{"step", done}, {"loss", m["loss"]}, {"grad_norm", m["grad_norm"]}, {"lr", lr},
+                         {"ms", ms}, {"tok_per_s", tps}, {"solver_steps_mean", m["solver_steps_mean"]},
+                         {"solver_steps_max", m["solver_steps_max"]}, {"residual_mean", m["residual_mean"]}};
+  if (bwd_steps > 0) {
+    line["backward_steps"] = bwd_steps;
+    line["backward_residual"] = bwd_res;
+  }
+  if (util::MemoryMeter::installed()) line["peak_mb"] = double(window_.peak) / 1048576.0;
+  if (rho_mean >= 0) {
+    line["jacobian_radius_mean"] = rho_mean;
+    line["jacobian_radius_max"] = rho_max;
+  }
+  metrics << line.dump() << "\n";
+  metrics.flush();
+  window_ = {};
+}
+
 TrainResult Trainer::run(int64_t until) {
   TrainResult res;
   const int64_t last = until < 0 ? o_.steps : std::min(until, o_.steps);
@@ -160,131 +272,43 @@ TrainResult Trainer::run(int64_t until) {
     trim_metrics_after(path, step_);
     metrics.open(path, std::ios::app);
   }
-  const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world() : 1;
   auto old_handler = std::signal(SIGINT, on_sigint);
   g_interrupted = false;
   model_->train();
-  double window_ms = 0;
-  int64_t window_tokens = 0, window_steps = 0;
-  int64_t window_peak = 0;  // bytes: the most tensor memory live during a step of the window
-  const bool metered = util::MemoryMeter::installed();
+  window_ = {};
   const auto& cfg = model_->config();
-  const torch::Device device = model_->parameters().front().device();
-  const bool bf16 = o_.precision == "bf16";
   CollapseWatch watch(CollapseWatchOptions().cap(models::find_family(cfg.family).has_solver ? cfg.train_max_iter : 0),
                       cfg.vocab);
   for (; step_ < last; ++step_) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (metered) util::MemoryMeter::reset_peak();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (util::MemoryMeter::installed()) util::MemoryMeter::reset_peak();
     const double lr = learning_rate(o_, step_);
     for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     opt_->zero_grad();
-    double loss_sum = 0, steps_mean = 0, steps_max = 0, res_mean = 0;
-    double bwd_steps = 0, bwd_res = 0;  // the backward (IFT / one-step) solve: VJPs, worst residual
-    std::function<torch::Tensor()> radius;  // the last micro-batch's Jacobian probe (deq, attractor)
-    for (int64_t m = 0; m < o_.accum; ++m) {
-      auto global = task_->train_batch(o_.batch, gen_);  // the same on every rank
-      if (m == 0) watch.observe_targets(global.targets);
-      const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
-      auto batch = world > 1 ? shard_of(global, rank, world) : global;
-      const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
-      auto out = training_forward(*model_, batch.tokens, device, bf16);
-      auto loss = training_loss(out, batch.targets.to(device), count, share);
-      if (sync_ && m + 1 == o_.accum) sync_->arm();
-      (loss / double(o_.accum)).backward();
-      loss_sum += loss.item<double>() / double(o_.accum);
-      radius = out.stats.jacobian_radius;
-      if (const auto& bs = out.stats.backward; bs && bs->calls > 0) {
-        bwd_steps += share * double(bs->fevals) / double(o_.accum);
-        bwd_res = std::max(bwd_res, bs->max_rel_res);
-      }
-      window_tokens += global.tokens.numel();
-      if (out.stats.steps.defined()) {
-        steps_mean += share * out.stats.steps.mean().item<double>() / double(o_.accum);
-        steps_max = std::max(steps_max, out.stats.steps.max().item<double>());
-      }
-      if (out.stats.residual.defined())
-        res_mean += share * out.stats.residual.mean().item<double>() / double(o_.accum);
-    }
-    bool interrupted = g_interrupted;
-    if (sync_) {
-      comm_->mark_progress(step_ + 1);  // this rank's gradients of the step are ready
-      sync_->finish();
-      // The step's figures over all ranks, and whether any rank was interrupted, so that all
-      // stop at the same step.
-      auto sums = torch::tensor({loss_sum, steps_mean, res_mean, bwd_steps}, torch::kDouble);  // (4,)
-      auto maxes = torch::tensor({steps_max, interrupted ? 1.0 : 0.0, bwd_res}, torch::kDouble);  // (3,)
-      comm_->allreduce(sums, dist::Reduce::Sum);
-      comm_->allreduce(maxes, dist::Reduce::Max);
-      loss_sum = sums[0].item<double>();
-      steps_mean = sums[1].item<double>();
-      res_mean = sums[2].item<double>();
-      bwd_steps = sums[3].item<double>();
-      steps_max = maxes[0].item<double>();
-      bwd_res = maxes[2].item<double>();
-      interrupted = maxes[1].item<double>() > 0;
-    }
-    if (!std::isfinite(loss_sum) || loss_sum > o_.explode) {
-      const bool saved = std::filesystem::exists(checkpoint_path());
-      res.stopped = fmt::format("loss {} at step {} (limit {}); {}", loss_sum, step_ + 1, o_.explode,
-                                saved ? "the last good checkpoint is " + checkpoint_path()
-                                      : std::string("no checkpoint was written before it (lower --lr, or set "
-                                                    "train.ckpt_every to keep one)"));
+    StepMetrics m = forward_backward(watch);  // batch -> forward -> loss -> backward
+    synchronise(m);                           // gradients and figures over ranks
+    if (auto why = diverged(m["loss"])) {
+      res.stopped = *why;
       break;
     }
-    double gnorm = o_.clip > 0 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip)
-                               : torch::nn::utils::clip_grad_norm_(model_->parameters(), 1e30);
+    m.set("grad_norm", clip_gradients());
     opt_->step();
-    if (metered) window_peak = std::max(window_peak, util::MemoryMeter::peak_bytes());
+    if (util::MemoryMeter::installed()) window_.peak = std::max(window_.peak, util::MemoryMeter::peak_bytes());
     if (!ema_.empty()) update_ema();
-    res.losses.push_back(loss_sum);
-    for (const auto& msg : watch.update(step_ + 1, loss_sum, steps_mean, res_mean)) {
+    res.losses.push_back(m["loss"]);
+    for (const auto& msg : watch.update(step_ + 1, m["loss"], m["solver_steps_mean"], m["residual_mean"])) {
       if (!main_rank()) continue;
       std::printf("%s\n", msg.c_str());
       metrics << nlohmann::json{{"step", step_ + 1}, {"alert", msg}}.dump() << "\n";
     }
-    window_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    ++window_steps;
+    window_.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ++window_.steps;
     const int64_t done = step_ + 1;
-    const bool log_line = done % o_.log_every == 0 || done == last;
-    // Every rank probes (its own generator, so no rank's draws change). It runs after the
-    // optimizer step, outside the step's timing: the updated map at the step's equilibrium.
-    double rho_mean = -1, rho_max = -1;
-    if (log_line && radius) {
-      auto rho = radius();  // (B,) of this rank's rows
-      rho_mean = rho.mean().item<double>();
-      rho_max = rho.max().item<double>();
-    }
-    if (main_rank() && log_line) {
-      const double ms = window_ms / double(window_steps);  // the last window may be shorter
-      const double tps = window_tokens / (window_ms / 1000.0);
-      std::string bwd = bwd_steps > 0 ? fmt::format(" | bwd {:.0f}/{:.1e}", bwd_steps, bwd_res) : "";
-      if (rho_mean >= 0) bwd += fmt::format(" | rho {:.2f}/{:.2f}", rho_mean, rho_max);
-      std::printf("step %6lld | loss %.4f | gnorm %.3f | lr %.2e | %7.1f ms | %8.0f tok/s | solver %.1f/%.0f | res %.1e%s\n",
-                  (long long)done, loss_sum, gnorm, lr, ms, tps, steps_mean, steps_max, res_mean, bwd.c_str());
-      std::fflush(stdout);
-      nlohmann::json line = {{"step", done}, {"loss", loss_sum}, {"grad_norm", gnorm}, {"lr", lr},
-                             {"ms", ms}, {"tok_per_s", tps}, {"solver_steps_mean", steps_mean},
-                             {"solver_steps_max", steps_max}, {"residual_mean", res_mean}};
-      if (bwd_steps > 0) {
-        line["backward_steps"] = bwd_steps;
-        line["backward_residual"] = bwd_res;
-      }
-      if (metered) line["peak_mb"] = double(window_peak) / 1048576.0;
-      if (rho_mean >= 0) {
-        line["jacobian_radius_mean"] = rho_mean;
-        line["jacobian_radius_max"] = rho_max;
-      }
-      metrics << line.dump() << "\n";
-      metrics.flush();
-      window_ms = 0;
-      window_tokens = window_steps = 0;
-      window_peak = 0;
-    }
+    if (done % o_.log_every == 0 || done == last) log_step(done, lr, m, metrics);
     if (main_rank() && ((o_.eval_every > 0 && done % o_.eval_every == 0) || done == o_.steps))
       validate_line(done, metrics);
     if (o_.ckpt_every > 0 && done % o_.ckpt_every == 0) save(done);
-    if (interrupted) {
+    if (m["interrupted"] > 0) {
       save(done);
       res.stopped = fmt::format("interrupted at step {}; checkpoint saved to {}", done, checkpoint_path());
       ++step_;

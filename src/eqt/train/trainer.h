@@ -11,7 +11,7 @@
 // Data parallel (given a Communicator): every rank draws the same global batch from the same
 // generator and trains on its own rows of it (rank r of W: rows [B r / W, B (r+1) / W)); the
 // loss is the shard's share of the global mean (summed cross-entropy / the global count of
-// predicted tokens), so summing gradients over ranks (dist::GradSync) gives exactly the
+// predicted tokens), so summing gradients over ranks (parallel::GradSync) gives exactly the
 // single-process gradient, for any W and uneven shards. Rank 0 alone prints, validates and
 // writes; the batch order does not depend on W, so a run resumes with any number of ranks.
 // Device: the model's (move it before constructing the Trainer); batches follow it, and
@@ -22,16 +22,28 @@
 #pragma once
 
 #include "eqt/data/task.h"
-#include "eqt/dist/grad_sync.h"
 #include "eqt/models/model.h"
+#include "eqt/parallel/grad_sync_options.h"
 #include "eqt/train/checkpoint.h"
 #include "eqt/train/loss.h"
+#include "eqt/train/row_carry.h"
+#include "eqt/train/step_metrics.h"
 #include "eqt/train/weights.h"
 
+#include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+namespace eqt::parallel {
+class Communicator;
+class GradSync;
+}  // namespace eqt::parallel
+
 namespace eqt::train {
+
+class CollapseWatch;
 
 struct TrainOptions {
   int64_t steps = 1000;
@@ -88,19 +100,26 @@ class Trainer {
   // out_dir receives checkpoint.eqt and metrics.jsonl (created if missing). With comm, the
   // parameters are broadcast from rank 0 and gradients summed over ranks.
   Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data::Task> task, TrainOptions o,
-          std::string out_dir, std::shared_ptr<dist::Communicator> comm = nullptr,
-          dist::GradSyncOptions sync = {});
+          std::string out_dir, std::shared_ptr<parallel::Communicator> comm = nullptr,
+          parallel::GradSyncOptions sync = {});
+  ~Trainer();
   void resume(const Checkpoint& ck);  // continues from ck's step, optimizer and RNG states
   // Trains up to step `until` (default: options.steps) and saves a checkpoint there.
   TrainResult run(int64_t until = -1);
   std::string checkpoint_path() const { return out_dir_ + "/checkpoint.eqt"; }
 
  private:
-  bool main_rank() const { return !comm_ || comm_->rank() == 0; }
+  bool main_rank() const;
   void broadcast_parameters();
   void save(int64_t step);
   void update_ema();
   void validate_line(int64_t step, std::ofstream& metrics);
+  // The training step, in the order run() calls them.
+  StepMetrics forward_backward(CollapseWatch& watch);
+  void synchronise(StepMetrics& m);
+  std::optional<std::string> diverged(double loss) const;  // why the run must stop, if it must
+  double clip_gradients();
+  void log_step(int64_t done, double lr, const StepMetrics& m, std::ofstream& metrics);
   std::shared_ptr<models::ModelImpl> model_;
   std::shared_ptr<data::Task> task_;
   TrainOptions o_;
@@ -109,8 +128,15 @@ class Trainer {
   at::Generator gen_;
   int64_t step_ = 0;
   std::vector<torch::Tensor> ema_;  // per parameter, when o_.ema > 0
-  std::shared_ptr<dist::Communicator> comm_;
-  std::unique_ptr<dist::GradSync> sync_;
+  std::shared_ptr<parallel::Communicator> comm_;
+  std::unique_ptr<parallel::GradSync> sync_;
+  RowCarry carry_;  // the rows of the batch and what they carry between steps
+  struct Window {   // what the next log line averages over
+    double ms = 0;
+    int64_t tokens = 0, steps = 0;
+    int64_t peak = 0;  // bytes: the most tensor memory live during a step of the window
+  } window_;
+  std::function<torch::Tensor()> radius_;  // the last micro-batch's Jacobian probe
 };
 
 // This rank's rows of a global batch: [B rank / world, B (rank + 1) / world).

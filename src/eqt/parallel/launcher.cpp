@@ -1,5 +1,5 @@
-// eqt/dist/launcher.cpp — see launcher.h. POSIX processes: fork + execve, waitpid.
-#include "eqt/dist/launcher.h"
+// eqt/parallel/launcher.cpp — see launcher.h. POSIX processes: fork + execve, waitpid.
+#include "eqt/parallel/launcher.h"
 
 #include <fmt/format.h>
 
@@ -23,7 +23,7 @@
 
 extern char** environ;
 
-namespace eqt::dist {
+namespace eqt::parallel {
 namespace {
 
 std::atomic<int> g_forward{0};  // a signal to pass on to the workers
@@ -211,4 +211,4 @@ LaunchResult launch_workers(const std::string& program, const std::vector<std::s
   return {};
 }
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

@@ -1,4 +1,4 @@
-// eqt/dist/communicator.h — the process group of a data-parallel run: LibTorch's c10d
+// eqt/parallel/communicator.h — the process group of a data-parallel run: LibTorch's c10d
 // (TCPStore rendezvous, or a FileStore when eqt's one-host launcher gives EQT_STORE_FILE, so
 // nothing listens on the network; ProcessGroupGloo for CPU tensors, ProcessGroupNCCL for CUDA ones when
 // eqt is built against a CUDA LibTorch), behind the few collectives training needs.
@@ -14,10 +14,8 @@
 // What it is not: gradient bucketing (dist/grad_sync.h) or process launching (dist/launcher.h).
 #pragma once
 
-#include "eqt/dist/dist_env.h"
+#include "eqt/parallel/dist_env.h"
 
-#include <torch/csrc/distributed/c10d/Store.hpp>
-#include <torch/csrc/distributed/c10d/Work.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -26,13 +24,18 @@
 #include <stdexcept>
 #include <string>
 
-namespace eqt::dist {
+namespace eqt::parallel {
 
 struct CollectiveError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
 enum class Reduce { Sum, Max };
+
+// A collective under way (c10d's Work, kept inside communicator.cpp: no other file sees a
+// c10d header).
+struct PendingWork;
+using Pending = std::shared_ptr<PendingWork>;
 
 // Which c10d backends this build has ("gloo", "nccl"), e.g. for `eqt env`.
 std::string available_backends();
@@ -51,12 +54,12 @@ class Communicator {
 
   // In place over all ranks; t must be contiguous. The async form returns at once; call
   // wait() on its handle before reading t.
-  c10::intrusive_ptr<c10d::Work> allreduce_async(torch::Tensor& t, Reduce op = Reduce::Sum);
+  Pending allreduce_async(torch::Tensor& t, Reduce op = Reduce::Sum);
   void allreduce(torch::Tensor& t, Reduce op = Reduce::Sum);
   void broadcast(torch::Tensor& t, int root);  // t: contiguous; root's values everywhere
   void barrier();
   // Waits for w; a failure or timeout becomes a CollectiveError with the progress report.
-  void wait(const c10::intrusive_ptr<c10d::Work>& w);
+  void wait(const Pending& w);
 
   // Publishes that this rank has reached the collectives of `step` (read by the report of a
   // failed collective: a rank whose mark is behind is the one that died or hangs).
@@ -66,7 +69,7 @@ class Communicator {
   struct Backend;
   Communicator();
   template <class Start>
-  c10::intrusive_ptr<c10d::Work> start(Start&& collective);
+  Pending start(Start&& collective);
   [[noreturn]] void fail(const std::string& what);
   std::string progress_report();
   std::string board_file(const char* what, int rank) const;
@@ -77,8 +80,7 @@ class Communicator {
   std::string backend_name_;
   std::chrono::milliseconds timeout_{0};
   int64_t step_ = 0;
-  c10::intrusive_ptr<c10d::Store> store_;
   std::unique_ptr<Backend> pg_;
 };
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

@@ -1,5 +1,5 @@
-// eqt/dist/communicator.cpp — see communicator.h.
-#include "eqt/dist/communicator.h"
+// eqt/parallel/communicator.cpp — see communicator.h.
+#include "eqt/parallel/communicator.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -19,7 +19,7 @@
 #include <cstdlib>
 #include <thread>
 
-namespace eqt::dist {
+namespace eqt::parallel {
 
 // LibTorch 2.x moved the collectives from ProcessGroup to Backend (which ProcessGroupGloo and
 // ProcessGroupNCCL now derive from); the calls themselves are unchanged.
@@ -33,7 +33,12 @@ using BackendBase = c10d::ProcessGroup;
 constexpr std::chrono::milliseconds kReportWindow{3000};
 
 struct Communicator::Backend {
+  c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<BackendBase> pg;
+};
+
+struct PendingWork {
+  c10::intrusive_ptr<c10d::Work> work;
 };
 
 std::string available_backends() {
@@ -61,12 +66,13 @@ std::shared_ptr<Communicator> Communicator::connect(const DistEnv& env, const to
   so.numWorkers = env.world;
   so.waitWorkers = !env.agent_store;
   so.timeout = timeout;
+  c->pg_ = std::make_unique<Backend>();
   try {
     if (!env.store_file.empty()) {  // one host: a file, nothing listening on the network
-      c->store_ = c10::make_intrusive<c10d::FileStore>(env.store_file, env.world);
-      c->store_->setTimeout(timeout);
+      c->pg_->store = c10::make_intrusive<c10d::FileStore>(env.store_file, env.world);
+      c->pg_->store->setTimeout(timeout);
     } else {
-      c->store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+      c->pg_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
     }
   } catch (const std::exception& e) {
     throw CollectiveError(fmt::format(
@@ -74,12 +80,11 @@ std::shared_ptr<Communicator> Communicator::connect(const DistEnv& env, const to
         "was started with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE and that the port is free on rank 0",
         env.rank, env.world - 1, env.master_addr, env.master_port, timeout.count() / 1000, e.what()));
   }
-  c->pg_ = std::make_unique<Backend>();
   if (device.is_cuda()) {
 #ifdef EQT_HAVE_NCCL
     auto opts = c10d::ProcessGroupNCCL::Options::create();
     opts->timeout = timeout;
-    c->pg_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(c->store_, env.rank, env.world, opts);
+    c->pg_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(c->pg_->store, env.rank, env.world, opts);
     c->backend_name_ = "nccl";
 #else
     throw std::invalid_argument("device " + device.str() + " needs the NCCL backend, which this eqt was built "
@@ -97,7 +102,7 @@ std::shared_ptr<Communicator> Communicator::connect(const DistEnv& env, const to
     else
       opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     try {
-      c->pg_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c->store_, env.rank, env.world, opts);
+      c->pg_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c->pg_->store, env.rank, env.world, opts);
     } catch (const std::exception& e) {
       throw CollectiveError(fmt::format("rank {}: the Gloo process group did not form within {} s: {}", env.rank,
                                         timeout.count() / 1000, e.what()));
@@ -114,15 +119,15 @@ std::shared_ptr<Communicator> Communicator::connect(const DistEnv& env, const to
 
 // Starts a collective; a failure to even start it is reported like a failure to finish it.
 template <class Start>
-c10::intrusive_ptr<c10d::Work> Communicator::start(Start&& collective) {
+Pending Communicator::start(Start&& collective) {
   try {
-    return collective();
+    return std::make_shared<PendingWork>(PendingWork{collective()});
   } catch (const std::exception& e) {
     fail(e.what());
   }
 }
 
-c10::intrusive_ptr<c10d::Work> Communicator::allreduce_async(torch::Tensor& t, Reduce op) {
+Pending Communicator::allreduce_async(torch::Tensor& t, Reduce op) {
   TORCH_CHECK(t.is_contiguous(), "allreduce: tensor must be contiguous");
   std::vector<torch::Tensor> v{t};
   c10d::AllreduceOptions o;
@@ -130,9 +135,9 @@ c10::intrusive_ptr<c10d::Work> Communicator::allreduce_async(torch::Tensor& t, R
   return start([&] { return pg_->pg->allreduce(v, o); });
 }
 
-void Communicator::wait(const c10::intrusive_ptr<c10d::Work>& w) {
+void Communicator::wait(const Pending& w) {
   try {
-    w->wait();
+    w->work->wait();
   } catch (const std::exception& e) {
     fail(e.what());
   }
@@ -165,7 +170,7 @@ std::string Communicator::board_file(const char* what, int rank) const {
 
 void Communicator::post(const char* what, const std::string& value) {
   if (env_.store_file.empty()) {
-    store_->set(fmt::format("eqt/{}/{}", what, env_.rank), std::vector<uint8_t>(value.begin(), value.end()));
+    pg_->store->set(fmt::format("eqt/{}/{}", what, env_.rank), std::vector<uint8_t>(value.begin(), value.end()));
     return;
   }
   const std::string path = board_file(what, env_.rank);
@@ -180,8 +185,8 @@ void Communicator::post(const char* what, const std::string& value) {
 std::optional<std::string> Communicator::posted(const char* what, int rank) {
   if (env_.store_file.empty()) {
     const std::string key = fmt::format("eqt/{}/{}", what, rank);
-    if (!store_->check({key})) return std::nullopt;
-    auto raw = store_->get(key);
+    if (!pg_->store->check({key})) return std::nullopt;
+    auto raw = pg_->store->get(key);
     return std::string(raw.begin(), raw.end());
   }
   int fd = ::open(board_file(what, rank).c_str(), O_RDONLY | O_CLOEXEC);
@@ -207,7 +212,7 @@ void Communicator::mark_progress(int64_t step) {
 std::string Communicator::progress_report() {
   try {
     if (env_.store_file.empty())
-      store_->setTimeout(std::chrono::seconds(5));  // the store lives in rank 0, which may be the culprit
+      pg_->store->setTimeout(std::chrono::seconds(5));  // the store lives in rank 0, which may be the culprit
     post("failed", std::to_string(step_));
     const auto until = std::chrono::steady_clock::now() + kReportWindow;
     std::vector<int> silent;
@@ -237,4 +242,4 @@ void Communicator::fail(const std::string& what) {
                                     step_, timeout_.count() / 1000, first, progress_report()));
 }
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

@@ -1,4 +1,4 @@
-// eqt/dist/grad_sync.h — sums parameter gradients over the ranks of a data-parallel run, in
+// eqt/parallel/grad_sync.h — sums parameter gradients over the ranks of a data-parallel run, in
 // buckets, starting each bucket's allreduce while the backward pass is still running.
 //
 // The math: each rank's loss is its shard's share of the global loss (the trainer divides
@@ -19,17 +19,13 @@
 // What it is not: an optimizer, or aware of models; it sees a list of tensors.
 #pragma once
 
-#include "eqt/dist/communicator.h"
+#include "eqt/parallel/communicator.h"
+#include "eqt/parallel/grad_sync_options.h"
 
 #include <memory>
 #include <vector>
 
-namespace eqt::dist {
-
-struct GradSyncOptions {
-  TORCH_ARG(int64_t, bucket_bytes) = 25 << 20;  // PyTorch DDP's default bucket size
-  TORCH_ARG(bool, overlap) = true;              // false: reduce every bucket after backward
-};
+namespace eqt::parallel {
 
 class GradSync {
  public:
@@ -53,7 +49,7 @@ class GradSync {
     std::vector<int64_t> offsets;    // element offset of each in flat
     torch::Tensor flat;              // (numel,) gradients of the bucket, packed
     int64_t pending = 0;             // parameters still without their gradient
-    c10::intrusive_ptr<c10d::Work> work;
+    Pending work;
   };
   void on_grad(size_t i, const torch::Tensor& g);
   void launch_ready();
@@ -71,4 +67,4 @@ class GradSync {
   std::vector<unsigned> hooks_;
 };
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

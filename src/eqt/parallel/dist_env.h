@@ -1,4 +1,4 @@
-// eqt/dist/dist_env.h — who this process is in a data-parallel run, read from the
+// eqt/parallel/dist_env.h — who this process is in a data-parallel run, read from the
 // environment with torchrun's names, so `torchrun --no-python eqt train ...`, a cluster
 // scheduler, or `eqt train --nproc N` (which sets them for its workers) all look the same:
 //   RANK         global rank, 0 .. WORLD_SIZE-1
@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-namespace eqt::dist {
+namespace eqt::parallel {
 
 struct DistEnv {
   int rank = 0;
@@ -30,4 +30,4 @@ struct DistEnv {
   static DistEnv from_environment();
 };
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

@@ -1,4 +1,4 @@
-// eqt/dist/launcher.h — `--nproc N` on one host: starts N copies of a command as the ranks
+// eqt/parallel/launcher.h — `--nproc N` on one host: starts N copies of a command as the ranks
 // of one run (the torchrun variables set for each, the rendezvous on a free loopback port),
 // and watches them. The run succeeds when every worker exits 0. When one dies (non-zero exit
 // or a signal) the others are stopped (SIGTERM, then SIGKILL after a grace period) and the
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace eqt::dist {
+namespace eqt::parallel {
 
 struct LaunchOptions {
   int nproc = 2;
@@ -41,4 +41,4 @@ std::vector<std::string> own_command_line();
 // A TCP port that was free on the loopback interface a moment ago.
 uint16_t free_port();
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

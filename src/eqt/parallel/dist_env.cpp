@@ -1,10 +1,10 @@
-// eqt/dist/dist_env.cpp — see dist_env.h.
-#include "eqt/dist/dist_env.h"
+// eqt/parallel/dist_env.cpp — see dist_env.h.
+#include "eqt/parallel/dist_env.h"
 
 #include <cstdlib>
 #include <stdexcept>
 
-namespace eqt::dist {
+namespace eqt::parallel {
 namespace {
 
 const char* get(const char* name) {
@@ -44,4 +44,4 @@ DistEnv DistEnv::from_environment() {
   return e;
 }
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

@@ -1,7 +1,7 @@
-// eqt/dist/grad_sync.cpp — see grad_sync.h.
-#include "eqt/dist/grad_sync.h"
+// eqt/parallel/grad_sync.cpp — see grad_sync.h.
+#include "eqt/parallel/grad_sync.h"
 
-namespace eqt::dist {
+namespace eqt::parallel {
 
 GradSync::GradSync(std::vector<torch::Tensor> params, std::shared_ptr<Communicator> comm, GradSyncOptions o)
     : params_(std::move(params)), comm_(std::move(comm)), o_(o) {
@@ -117,4 +117,4 @@ void GradSync::finish() {
     }
 }
 
-}  // namespace eqt::dist
+}  // namespace eqt::parallel

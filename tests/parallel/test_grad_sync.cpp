@@ -4,9 +4,9 @@
 // backward of the equilibrium families, with and without overlapping backward and allreduce.
 // The reference is that single-process gradient; the test also checks the shard-local
 // gradients differ from it, so the comparison is not vacuous.
-#include "eqt/dist/communicator.h"
-#include "eqt/dist/grad_sync.h"
-#include "eqt/dist/launcher.h"
+#include "eqt/parallel/communicator.h"
+#include "eqt/parallel/grad_sync.h"
+#include "eqt/parallel/launcher.h"
 #include "eqt/train/trainer.h"
 #include "models/tiny.h"
 
@@ -47,11 +47,11 @@ std::vector<torch::Tensor> grads_of(models::ModelImpl& m) {
 
 // One rank's work; returns the process exit code (0: the synced gradient matches).
 int rank_main(const Case& c, int rank, uint16_t port) {
-  dist::DistEnv env;
+  parallel::DistEnv env;
   env.rank = rank;
   env.world = 2;
   env.master_port = port;
-  auto comm = dist::Communicator::connect(env, torch::kCPU, std::chrono::seconds(60));
+  auto comm = parallel::Communicator::connect(env, torch::kCPU, std::chrono::seconds(60));
   auto model = build(c);
   model->train();
   torch::manual_seed(11);
@@ -69,7 +69,7 @@ int rank_main(const Case& c, int rank, uint16_t port) {
   auto want = grads_of(*model);
   model->zero_grad();
 
-  dist::GradSync sync(model->parameters(), comm, dist::GradSyncOptions().overlap(c.overlap).bucket_bytes(4096));
+  parallel::GradSync sync(model->parameters(), comm, parallel::GradSyncOptions().overlap(c.overlap).bucket_bytes(4096));
   auto shard = train::shard_of(global, rank, 2);  // rows 0-2 or 3-5
   sync.arm();
   loss_of(shard).backward();
@@ -105,7 +105,7 @@ class GradSyncTwoRanks : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GradSyncTwoRanks, SumOfShardGradientsEqualsFullBatchGradient) {
   // Nothing of LibTorch has run in this process yet: the ranks are forked children.
-  const uint16_t port = dist::free_port();
+  const uint16_t port = parallel::free_port();
   pid_t pids[2];
   for (int r = 0; r < 2; ++r) {
     pids[r] = fork();
