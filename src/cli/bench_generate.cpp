@@ -4,6 +4,7 @@
 // with random weights from --seed, or trained runs (--run, repeatable). Greedy decoding of
 // --new-tokens tokens from a random prompt; tokens/s counts the tokens after the first
 // (the prompt's own pass is the same work in both modes and is excluded).
+#include "cli/preset.h"
 #include "cli/commands.h"
 #include "cli/inference_model.h"
 #include "cli/json_file.h"
@@ -60,7 +61,7 @@ std::vector<Bench> bench_models(const BenchGenerateArgs& a) {
     return out;
   }
   for (const auto& family : a.models) {
-    auto mj = read_json_file(preset_path(family, "text")).value("model", nlohmann::json::object());
+    auto mj = builtin_preset(family, "text").value_or(nlohmann::json::object()).value("model", nlohmann::json::object());
     mj["family"] = family;
     auto cfg = models::ModelConfig::from_json(mj, models::ModelConfig::preset(family));
     cfg.max_seq = std::max(cfg.max_seq, need);

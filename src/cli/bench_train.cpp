@@ -8,6 +8,7 @@
 #include "cli/inference_model.h"
 #include "cli/preset.h"
 
+#include "eqt/data/make_task.h"
 #include "eqt/models/family.h"
 #include "eqt/models/model.h"
 #include "eqt/train/loss.h"
@@ -115,8 +116,8 @@ void register_bench_train(CLI::App& bench) {
   cmd->add_flag("--json", a->json, "Print exactly one JSON object on stdout");
   cmd->add_option("--models", a->models, "families (standard is always measured: it is the ratios' unit)")
       ->capture_default_str()->delimiter(',')->check(CLI::IsMember(models::family_names()));
-  cmd->add_option("--task", a->task, "the presets' task: parity | text | sudoku | maze")
-      ->capture_default_str()->check(CLI::IsMember({"parity", "text", "sudoku", "maze"}));
+  cmd->add_option("--task", a->task, "the presets' task: " + data::task_choices())
+      ->capture_default_str()->check(CLI::IsMember(data::task_names()));
   cmd->add_option("--steps", a->steps, "measured steps per family")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", a->warmup, "unmeasured steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", a->batch, "batch size (default: the preset's)")->check(CLI::PositiveNumber);

@@ -9,9 +9,6 @@
 
 namespace eqt::cli {
 
-// configs/<model>-<task>.json in the source tree: the CPU preset of a (model, task).
-std::string preset_path(const std::string& model, const std::string& task);
-
 // Each adds its subcommand(s) to app; the callback runs the command and sets exit_code.
 void register_env(CLI::App& app, int& exit_code);
 void register_bench(CLI::App& app, int& exit_code);

@@ -102,7 +102,7 @@ void run_plot(const PlotArgs& a) {
             false});
     else if (out.stats.residual_trace.defined())
       save(dir + "/residual.svg", trace_series(out.stats.residual_trace, "residual"),
-           {"residual vs iteration: " + title, "solver iteration", "||f(z) - z|| / ||z||", true});
+           {"residual vs iteration: " + title, "solver iteration", "||f(z) - z|| / ||f(z)||", true});
   }
   if (!traits.has_loop) return;  // nothing to cap
 

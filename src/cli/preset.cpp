@@ -6,22 +6,34 @@
 
 #include "eqt/config/fields.h"
 #include "eqt/data/make_task.h"
+#include "eqt/io/json_text.h"
 
 #include <cstdio>
 #include <filesystem>
 
 namespace eqt::cli {
 
+std::optional<nlohmann::json> builtin_preset(const std::string& model, const std::string& task) {
+  const std::string name = model + "-" + task;
+  for (const auto& p : embedded_presets())
+    if (name == p.name) return io::parse_json(p.json, "built-in preset " + name);
+  return std::nullopt;
+}
+
 Preset load_preset(const std::string& model, const std::string& task, const std::string& config,
                    const nlohmann::json& task_overrides, bool talk) {
   Preset p;
-  std::string path = config.empty() ? preset_path(model, task) : config;
+  std::string path = config.empty() ? "built-in preset " + model + "-" + task : config;
   nlohmann::json preset = nlohmann::json::object();
-  if (!config.empty() || std::filesystem::exists(path)) {
+  if (!config.empty()) {
     preset = read_json_file(path);
     p.path = path;
+  } else if (auto builtin = builtin_preset(model, task)) {
+    preset = *builtin;
+    p.path = path;
   } else if (talk) {
-    std::printf("eqt train: no preset %s; using the %s defaults\n", path.c_str(), model.c_str());
+    std::printf("eqt train: no built-in preset %s-%s; using the %s defaults\n", model.c_str(), task.c_str(),
+                model.c_str());
   }
   for (auto it = preset.begin(); it != preset.end(); ++it)
     if (it.key() != "model" && it.key() != "train" && it.key() != "task")

@@ -10,19 +10,32 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace eqt::cli {
 
 struct Preset {
-  std::string path;  // the JSON file read (empty: the family's defaults)
+  std::string path;  // the JSON file read, or "built-in preset NAME" (empty: the family's defaults)
   models::ModelConfig cfg;
   std::shared_ptr<data::Task> task;
   train::TrainOptions topt;
 };
 
-// `config` (a JSON {model, train, task} file) or else configs/<model>-<task>.json, falling back
-// to the family's defaults when that preset does not exist (said on stdout when talk).
+// The presets of configs/*.json, compiled into the binary (presets_embedded.cpp, generated at
+// build time): name "<model>-<task>", the file's text.
+struct EmbeddedPreset {
+  const char* name;
+  const char* json;
+};
+const std::vector<EmbeddedPreset>& embedded_presets();
+// The built-in preset of (model, task), parsed; nullopt if there is none.
+std::optional<nlohmann::json> builtin_preset(const std::string& model, const std::string& task);
+
+// `config` (a JSON {model, train, task} file) or else the built-in preset <model>-<task>
+// (configs/<model>-<task>.json when the binary was built), falling back to the family's
+// defaults when there is no such preset (said on stdout when talk).
 // task_overrides are merged over the file's task section. Errors name the file and field.
 Preset load_preset(const std::string& model, const std::string& task, const std::string& config,
                    const nlohmann::json& task_overrides, bool talk);

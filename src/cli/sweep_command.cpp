@@ -14,6 +14,7 @@
 // (the counting allocator's, from metrics.jsonl), the training solve's mean iterations,
 // and `by_solver_steps` when asked.
 // What it is not: a cluster scheduler, or a tuner (the spec fixes every run's settings).
+#include "cli/preset.h"
 #include "cli/commands.h"
 #include "cli/json_file.h"
 #include "cli/sweep_report.h"
@@ -182,8 +183,7 @@ nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::st
 }
 
 nlohmann::json preset_of(const std::string& family, const std::string& task) {
-  const auto path = preset_path(family, task);
-  return fs::exists(path) ? read_json_file(path) : nlohmann::json::object();
+  return builtin_preset(family, task).value_or(nlohmann::json::object());
 }
 
 void run_sweep(const SweepArgs& a) {

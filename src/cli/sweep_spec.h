@@ -11,7 +11,7 @@
 //    "family_set": {"deq": {"train.lr": 0.001}},         // one family's runs
 //    "eval_solver_steps": ["0", "1", "2", "4", "max"],   // optional: internalisation curve
 //    "plot": ["token_accuracy", "exact_accuracy"]}       // metrics plotted against each axis
-// A run's config is the family's preset (configs/<family>-<task>.json) with "set", then
+// A run's config is the family's built-in preset (configs/<family>-<task>.json) with "set", then
 // "family_set", then the cell's axis values merged over it (dotted keys name nested fields:
 // "model.solver.eval_max_iter"). Runs live in DIR/<family>/<cell>/seed<k>, <cell> naming
 // the axis values ("length=64", or "base" without axes).

@@ -1,5 +1,5 @@
 // cli/train_command.cpp — `eqt train` and `eqt eval`.
-// train: preset configs/<model>-<task>.json (or --config), command-line overrides, a run
+// train: the built-in preset <model>-<task> (configs/, embedded at build time; or --config), command-line overrides, a run
 // folder with checkpoint.eqt, metrics.jsonl and config.json; --resume continues it.
 // eval: rebuilds model and task from the checkpoint and prints one JSON object; with
 // --solver-steps, the metrics per cap on the refinement (the internalisation curve).
@@ -416,18 +416,14 @@ void run_eval(const EvalArgs& a) {
 
 }  // namespace
 
-std::string preset_path(const std::string& model, const std::string& task) {
-  return std::string(EQT_SOURCE_DIR) + "/configs/" + model + "-" + task + ".json";
-}
-
 void register_train(CLI::App& app, int& /*exit_code*/) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Train a model on a task; writes DIR/checkpoint.eqt and metrics.jsonl");
   cmd->add_option("--model", a->model, models::family_choices() + " (default: attractor)")
       ->check(CLI::IsMember(models::family_names()));
-  cmd->add_option("--task", a->task, "parity | text | sudoku | maze (default: parity)")
-      ->check(CLI::IsMember({"parity", "text", "sudoku", "maze"}));
-  cmd->add_option("--config", a->config, "JSON {model, train, task} (default: configs/<model>-<task>.json)");
+  cmd->add_option("--task", a->task, data::task_choices() + " (default: parity)")
+      ->check(CLI::IsMember(data::task_names()));
+  cmd->add_option("--config", a->config, "JSON {model, train, task} (default: the built-in preset <model>-<task>, from configs/ at build time)");
   cmd->add_option("--out", a->out, "run folder")->required();
   cmd->add_flag("--resume", a->resume, "continue the run in --out from its checkpoint");
   cmd->add_option("--init-from", a->init_from,

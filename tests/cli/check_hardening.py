@@ -15,7 +15,7 @@ would meet it, each check failing on the code before the fix:
 - FIFOs and devices as configs, checkpoints, specs (item 12); an empty puzzle file, a count
   of 0 (item 13).
 Usage: check_hardening.py EQT_BINARY SOURCE_DIR"""
-import json, os, signal, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_check  # noqa: E402
 
@@ -151,9 +151,11 @@ run("train", "--out", b, "--resume", "--steps", "6")
 check(not os.path.exists(os.path.join(b, "eval.json")), "a resumed run removes its stale eval.json")
 
 # --- Writes (item 8) ---------------------------------------------------------------------
-refused("export onto the run's own checkpoint", ["export", "--run", b, "--out", os.path.join(b, "checkpoint.eqt")],
-        "its own input")
-run("eval", "--run", b, "--json")  # the run still loads
+b_copy = os.path.join(work, "b_copy")  # a copy, so that a failure here does not spoil the checks below
+shutil.copytree(b, b_copy)
+refused("export onto the run's own checkpoint", ["export", "--run", b_copy, "--out",
+                                                 os.path.join(b_copy, "checkpoint.eqt")], "its own input")
+check(run("eval", "--run", b_copy, "--json", ok=False).returncode == 0, "... and the run still loads")
 
 # --- Imports (items 9, 10) ---------------------------------------------------------------
 good = os.path.join(work, "b.safetensors")

@@ -2,8 +2,10 @@
 """Every preset in configs/ (CPU) and configs/paper/ builds its task and model: `eqt train
 --dry-run` parses it (unknown keys are errors), and the printed config keeps the preset's
 values. Data sets are shrunk with --n-train / --n-test so the check takes seconds.
+The CPU presets are built into the binary (issue 27): a copy of it in an empty folder, run
+from there without --config, resolves every (model, task) exactly as --config FILE does.
 Usage: check_presets.py EQT_BINARY SOURCE_DIR"""
-import glob, json, os, subprocess, sys, tempfile
+import glob, json, os, shutil, subprocess, sys, tempfile
 
 eqt, src = sys.argv[1], sys.argv[2]
 paths = sorted(glob.glob(os.path.join(src, "configs", "*.json")) + glob.glob(os.path.join(src, "configs", "paper", "*.json")))
@@ -27,11 +29,13 @@ for path in paths:
         continue
     if "paper" not in path:
         seen.add((model, task))
-    cmd = [eqt, "train", "--model", model, "--task", task, "--config", path, "--out", tempfile.mkdtemp(), "--dry-run"]
+    shrink = []
     if task != "text":
-        cmd += ["--n-train", "4", "--n-test", "4"]
+        shrink += ["--n-train", "4", "--n-test", "4"]
     if task == "maze":
-        cmd += ["--min-path", "4"]  # generation of long paths is the slow part, not what is checked here
+        shrink += ["--min-path", "4"]  # generation of long paths is the slow part, not what is checked here
+    cmd = [eqt, "train", "--model", model, "--task", task, "--config", path, "--out", tempfile.mkdtemp(), "--dry-run",
+           *shrink]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         failures.append(f"{path}: exit {r.returncode}: {r.stderr.strip()}")
@@ -48,6 +52,22 @@ for path in paths:
         if resolved["train"].get(key) != value:
             failures.append(f"{path}: train.{key} = {resolved['train'].get(key)!r}, preset says {value!r}")
     params = r.stdout.split(",")[1].strip()
+    if "paper" not in path:
+        # The built-in preset, from a binary that cannot see the source folder.
+        away = tempfile.mkdtemp()
+        moved = shutil.copy(eqt, os.path.join(away, "eqt"))
+        b = subprocess.run([moved, "train", "--model", model, "--task", task, "--out", os.path.join(away, "run"),
+                            "--dry-run", *shrink], capture_output=True, text=True, cwd=away)
+        builtin = json.loads(b.stdout[b.stdout.index("{"):]) if b.returncode == 0 and "{" in b.stdout else None
+        if builtin is None:
+            failures.append(f"{path}: a moved binary without --config: exit {b.returncode}: {b.stderr.strip()}")
+        else:
+            for r_ in (resolved, builtin):  # where the data files are is not the preset
+                r_["task"].pop("data", None)
+            if builtin != resolved:
+                failures.append(f"{path}: a moved binary without --config resolves differently: "
+                                f"{sorted({f'{k}={v}' for k, v in flat(builtin)} ^ {f'{k}={v}' for k, v in flat(resolved)})[:4]}")
+        shutil.rmtree(away)
     print(f"  ok {os.path.relpath(path, src)}: {params}")
 
 missing = sorted({(m, t) for m in families for t in tasks} - seen)

@@ -2,8 +2,8 @@
 //
 // A config struct lists its fields in `template <class V> void visit(V& v)` as
 //   v("group.name", member, "help");
-// and the visitors below turn that single list into JSON output, JSON input that rejects
-// unknown keys by name, and a printable table. Dotted names become nested JSON objects.
+// and the visitors below turn that single list into JSON output and JSON input that rejects
+// unknown keys and wrong types by name. Dotted names become nested JSON objects.
 // What it is not: a general reflection library; it knows int64, double, bool and string.
 #pragma once
 
@@ -61,14 +61,6 @@ struct FromJson {
         throw std::invalid_argument("unknown config key '" + name + "'; known keys: " + all);
       }
     }
-  }
-};
-
-struct Rows {
-  std::vector<std::pair<std::string, std::string>> rows;  // name, value
-  template <class T>
-  void operator()(const std::string& name, const T& value, const char* /*help*/) {
-    rows.emplace_back(name, nlohmann::json(value).dump());
   }
 };
 

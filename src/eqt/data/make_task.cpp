@@ -84,6 +84,17 @@ void check_option_types(const std::string& task, const nlohmann::json& o) {
 
 }  // namespace
 
+const std::vector<std::string>& task_names() {
+  static const std::vector<std::string> names = {"parity", "text", "sudoku", "maze"};
+  return names;
+}
+
+std::string task_choices() {
+  std::string s;
+  for (const auto& n : task_names()) s += (s.empty() ? "" : " | ") + n;
+  return s;
+}
+
 std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o) {
   check_option_types(name, o);
   if (o.contains("test_data") && name != "sudoku" && name != "maze")
@@ -123,7 +134,7 @@ std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o
     only_keys(name, o, {"data", "test_data", "size", "min_path", "loops", "n_train", "n_test", "seed", "augment"});
     return make_maze_task(o);
   }
-  throw std::invalid_argument("unknown task '" + name + "'; expected one of: parity, text, sudoku, maze");
+  throw std::invalid_argument("unknown task '" + name + "'; expected " + task_choices());
 }
 
 }  // namespace eqt::data

@@ -5,10 +5,15 @@
 #include "eqt/data/task.h"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace eqt::data {
 
-// parity | text | sudoku | maze
+// The one list of task names (the CLI's choices, errors, tests read it).
+const std::vector<std::string>& task_names();
+std::string task_choices();  // "parity | text | sudoku | maze"
+// A task from task_names(); unknown names and options throw std::invalid_argument naming them.
 std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& options);
 
 // The grid tasks, defined beside their example conversions (options already checked).

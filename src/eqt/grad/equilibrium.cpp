@@ -77,11 +77,21 @@ std::string to_string(Mode m) {
   return "?";
 }
 
+const std::vector<Mode>& all_modes() {
+  static const std::vector<Mode> all = {Mode::Unrolled, Mode::Truncated, Mode::Phantom, Mode::OneStep, Mode::IFT};
+  return all;
+}
+
+std::string mode_choices() {
+  std::string s;
+  for (auto m : all_modes()) s += (s.empty() ? "" : " | ") + to_string(m);
+  return s;
+}
+
 Mode mode_from_string(const std::string& s) {
-  for (auto m : {Mode::Unrolled, Mode::Truncated, Mode::Phantom, Mode::OneStep, Mode::IFT})
+  for (auto m : all_modes())
     if (to_string(m) == s) return m;
-  throw std::invalid_argument("unknown gradient mode '" + s +
-                              "'; expected one of: unrolled, truncated, phantom, onestep, ift");
+  throw std::invalid_argument("unknown gradient mode '" + s + "'; expected " + mode_choices());
 }
 
 }  // namespace eqt::grad

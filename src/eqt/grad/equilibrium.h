@@ -55,5 +55,7 @@ Equilibrium find_equilibrium(const solve::Map& f, const torch::Tensor& z0,
 
 std::string to_string(Mode m);
 Mode mode_from_string(const std::string& s);  // throws std::invalid_argument naming choices
+const std::vector<Mode>& all_modes();          // the one list of gradient modes
+std::string mode_choices();                    // "unrolled | truncated | phantom | onestep | ift"
 
 }  // namespace eqt::grad

@@ -24,7 +24,7 @@ namespace eqt::models {
 struct RefineStats {
   torch::Tensor steps;     // (B,) float: solver steps (eqt: mean over layers; looped: K)
   torch::Tensor residual;  // (B,) float64 final relative residual (eqt: mean relative change)
-  torch::Tensor status;    // (B,) int64 solve::Status of the worst layer
+  torch::Tensor status;    // (B,) int64 solve::Status of the solve (deq, attractor: one solve per forward)
   torch::Tensor energy;    // (B,) eqt: mean refinement objective per step, (S, B) trace in energy_trace
   torch::Tensor energy_trace;  // (S, B) eqt, first refined layer: E + prox at every step
   torch::Tensor residual_trace;  // (S, B) float64 deq, attractor: relative residual per solver evaluation

@@ -19,6 +19,16 @@ void one_of(const std::string& field, const std::string& value, std::initializer
   throw std::invalid_argument("config " + field + " = '" + value + "' is invalid; expected " + all);
 }
 
+// A name parsed by the layer that owns the list (solver methods, gradient modes).
+template <class Parse>
+void named(const std::string& field, const std::string& value, Parse parse, const std::string& choices) {
+  try {
+    parse();
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("config " + field + " = '" + value + "' is invalid; expected " + choices);
+  }
+}
+
 void at_least(const std::string& field, double value, double lo) {
   if (!(value >= lo))
     throw std::invalid_argument("config " + field + " = " + std::to_string(value) + " is invalid; expected >= " +
@@ -40,9 +50,9 @@ void ModelConfig::validate() const {
   one_of("block.positions", positions, {"rope", "sinusoidal"});
   one_of("looped.inject", inject, {"concat", "add"});
   one_of("looped.state_init", state_init, {"zero", "noise"});
-  one_of("solver.method", solver, {"picard", "anderson", "broyden"});
+  named("solver.method", solver, [&] { solve::method_from_string(solver); }, solve::method_choices());
   one_of("solver.stop_mode", stop_mode, {"abs", "rel"});
-  one_of("grad.mode", grad, {"unrolled", "truncated", "phantom", "onestep", "ift"});
+  named("grad.mode", grad, [&] { grad::mode_from_string(grad); }, grad::mode_choices());
   one_of("eqt.grad", eqt_grad, {"unrolled", "implicit"});
   one_of("eqt.reverse", eqt_reverse, {"attention", "block"});
   at_least("vocab", vocab, 2);
@@ -133,6 +143,8 @@ solve::SolverOptions ModelConfig::solver_options(bool training, bool low_precisi
                .max_iter(std::max<int64_t>(1, training ? train_max_iter : eval_max_iter))
                .min_iter(training ? train_min_iter : eval_min_iter)
                .window(window)
+               .memory(memory)
+               .diverge(diverge)
                .beta(beta)
                .ridge(ridge)
                .ridge_relative(ridge_relative)

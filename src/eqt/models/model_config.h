@@ -52,6 +52,8 @@ struct ModelConfig {
   double eval_tol = 1e-4;
   int64_t eval_max_iter = 64, eval_min_iter = 8;  // eval_max_iter 0: no solve (internalised)
   int64_t window = 5;
+  int64_t memory = 32;    // Broyden's low-rank memory
+  double diverge = 1e4;   // a sample diverges past this relative residual or iterate growth
   double beta = 1.0, ridge = 1e-4;
   bool ridge_relative = true;
   double damping = 1.0;
@@ -118,6 +120,8 @@ struct ModelConfig {
     v("solver.eval_max_iter", eval_max_iter, "iteration cap at inference (0: decode the proposal)");
     v("solver.eval_min_iter", eval_min_iter, "minimum iterations at inference");
     v("solver.window", window, "Anderson window m");
+    v("solver.memory", memory, "Broyden memory: rank-one updates kept");
+    v("solver.diverge", diverge, "a sample diverges when its relative residual, or its iterate's growth over its start, exceeds this");
     v("solver.beta", beta, "Anderson mixing");
     v("solver.ridge", ridge, "Anderson ridge lambda");
     v("solver.ridge_relative", ridge_relative, "scale the ridge by mean diag(G G^T)");

@@ -25,10 +25,21 @@ std::string to_string(Status s) {
   return "?";
 }
 
+const std::vector<Method>& all_methods() {
+  static const std::vector<Method> all = {Method::Picard, Method::Anderson, Method::Broyden};
+  return all;
+}
+
+std::string method_choices() {
+  std::string s;
+  for (auto m : all_methods()) s += (s.empty() ? "" : " | ") + to_string(m);
+  return s;
+}
+
 Method method_from_string(const std::string& s) {
-  for (auto m : {Method::Picard, Method::Anderson, Method::Broyden})
+  for (auto m : all_methods())
     if (to_string(m) == s) return m;
-  throw std::invalid_argument("unknown solver '" + s + "'; expected one of: picard, anderson, broyden");
+  throw std::invalid_argument("unknown solver '" + s + "'; expected " + method_choices());
 }
 
 StopMode stop_mode_from_string(const std::string& s) {

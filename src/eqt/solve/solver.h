@@ -106,6 +106,8 @@ std::string to_string(Method m);
 std::string to_string(StopMode m);
 std::string to_string(Status s);
 Method method_from_string(const std::string& s);
+const std::vector<Method>& all_methods();  // the one list of methods
+std::string method_choices();              // "picard | anderson | broyden"
 StopMode stop_mode_from_string(const std::string& s);
 
 }  // namespace eqt::solve
