@@ -22,13 +22,23 @@ void RefinementArgs::add(CLI::App* cmd) {
                               "deq, attractor: solver steps before the tolerance may stop a token "
                               "(default: the checkpoint's)")
                   ->check(at_least(0));
-  cmd->add_option("--solver-steps", limits.exact_steps,
+  cmd->add_option("--exact-steps", limits.exact_steps,
                   "exactly this many steps per token, no early stop; 0 = the internalised proposal "
                   "(attractor), no refinement (eqt), f(0) (deq), one core pass (looped)")
       ->check(at_least(0))
       ->excludes(tol)
       ->excludes(max)
       ->excludes(min);
+  // One name per meaning (issue 27): `eval --solver-steps` is a list of caps; here the exact
+  // count was called that too until it became --exact-steps.
+  cmd->add_option_function<std::string>(
+         "--solver-steps",
+         [](const std::string& v) {
+           throw std::invalid_argument("--solver-steps " + v + " is eval's list of caps; here an exact step count "
+                                       "per token is --exact-steps " + v);
+         },
+         "")
+      ->group("");
 }
 
 void InferenceArgs::add(CLI::App* cmd) {

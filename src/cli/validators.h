@@ -18,10 +18,11 @@ inline std::string short_number(double v) {
   return s;
 }
 
-inline CLI::Validator bound(double lo, bool strict) {
-  const std::string what = std::string(strict ? "> " : ">= ") + short_number(lo);
+// A validator accepting a whole number string for which ok(value) holds; NaN never does.
+template <class Ok>
+CLI::Validator number_where(Ok ok, const std::string& what) {
   return CLI::Validator(
-      [lo, strict, what](std::string& s) -> std::string {
+      [ok, what](std::string& s) -> std::string {
         size_t used = 0;
         double v = 0;
         try {
@@ -29,29 +30,22 @@ inline CLI::Validator bound(double lo, bool strict) {
         } catch (const std::exception&) {
           used = 0;
         }
-        const bool ok = used > 0 && used == s.size() && (strict ? v > lo : v >= lo);  // false for NaN
-        return ok ? std::string() : "'" + s + "' is invalid; expected a number " + what;
+        const bool good = used > 0 && used == s.size() && ok(v);  // comparisons with NaN are false
+        return good ? std::string() : "'" + s + "' is invalid; expected a number " + what;
       },
       what);
+}
+
+inline CLI::Validator bound(double lo, bool strict) {
+  return number_where([lo, strict](double v) { return strict ? v > lo : v >= lo; },
+                      std::string(strict ? "> " : ">= ") + short_number(lo));
 }
 }  // namespace detail
 
 // A number in [lo, hi]; the help shows "in [lo, hi]".
 inline CLI::Validator between(double lo, double hi) {
-  const std::string what = "in [" + detail::short_number(lo) + ", " + detail::short_number(hi) + "]";
-  return CLI::Validator(
-      [lo, hi, what](std::string& s) -> std::string {
-        size_t used = 0;
-        double v = 0;
-        try {
-          v = std::stod(s, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        const bool ok = used > 0 && used == s.size() && v >= lo && v <= hi;  // false for NaN
-        return ok ? std::string() : "'" + s + "' is invalid; expected a number " + what;
-      },
-      what);
+  return detail::number_where([lo, hi](double v) { return v >= lo && v <= hi; },
+                              "in [" + detail::short_number(lo) + ", " + detail::short_number(hi) + "]");
 }
 
 // A number >= lo; the help shows ">= lo".

@@ -325,14 +325,15 @@ out = r.stdout.decode(errors="replace")
 check(r.returncode == 0 and b"\x00" not in r.stdout and out.rstrip("\n") == text.rstrip("\n"),
       f"generate --temperature 1e-308 prints the greedy text, no NUL bytes ({out!r})")
 for args, want in [(["--top-p", "1.5"], "top_p"), (["--temperature", "-1"], "temperature"),
-                   (["--solver-steps", "0", "--tol", "1e-3"], "--solver-steps"), (["--device", "tpu"], "--device")]:
+                   (["--exact-steps", "0", "--tol", "1e-3"], "--exact-steps"), (["--device", "tpu"], "--device"),
+                   (["--solver-steps", "2"], "is eval's list of caps; here an exact step count per token is --exact-steps 2")]:
     r = subprocess.run([eqt, "generate", "--run", run_dir, "--prompt", "a", *args], capture_output=True, text=True,
                        env=env)
     check(r.returncode != 0 and want in r.stderr, f"generate {' '.join(args)}: {r.stderr.strip()}")
 r = subprocess.run([eqt, "generate", "--run", run_dir, "--prompt", "In the", "--max-new-tokens", "8",
-                    "--solver-steps", "0", "--stats"], capture_output=True, env=env)
+                    "--exact-steps", "0", "--stats"], capture_output=True, env=env)
 r.stderr = r.stderr.decode(errors="replace")  # the raw bytes of an undertrained proposal need not be UTF-8
-check(r.returncode == 0 and "mean steps 0.00" in r.stderr, "--solver-steps 0 decodes the proposal (0 steps)")
+check(r.returncode == 0 and "mean steps 0.00" in r.stderr, "--exact-steps 0 decodes the proposal (0 steps)")
 
 # eqt bench serve: one JSON object, a row per concurrency level, ratios to the first.
 r = subprocess.run([eqt, "bench", "serve", "--run", run_dir, "--clients", "1,2", "--requests", "4", "--max-tokens", "4",
