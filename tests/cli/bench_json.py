@@ -2,9 +2,25 @@
 JSON object on stdout with exactly the expected top-level keys, and check rows' keys and types."""
 import json
 import os
+import re
 import subprocess
 
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+
+
+def require(cond, what="a check failed"):
+    """Like assert, but not removed by python3 -O."""
+    if not cond:
+        raise SystemExit(f"FAIL: {what}")
+
+
+def families(eqt):
+    """The model families in the binary's own table, in its order (from `eqt train --help`),
+    so that a family added to the table is measured here without editing a list."""
+    h = subprocess.run([eqt, "train", "--help"], capture_output=True, text=True, env=ENV).stdout
+    m = re.search(r"--model TEXT:\{([^}]*)\}", h)
+    require(m is not None, "`eqt train --help` names no --model choices")
+    return m.group(1).split(",")
 
 
 def run_bench_json(eqt, args, top_keys):
@@ -14,14 +30,14 @@ def run_bench_json(eqt, args, top_keys):
         print(r.stdout, r.stderr)
         raise SystemExit(f"FAIL: exit {r.returncode}")
     lines = [l for l in r.stdout.splitlines() if l.strip()]
-    assert len(lines) == 1, f"FAIL: expected one line on stdout, got {len(lines)}"
+    require(len(lines) == 1, f"expected one line on stdout, got {len(lines)}")
     out = json.loads(lines[0])
-    assert set(out) == set(top_keys), f"FAIL: top-level keys {sorted(out)}"
+    require(set(out) == set(top_keys), f"top-level keys {sorted(out)}")
     return out
 
 
 def check_row_types(row, keys):
     """row has exactly `keys` (name -> type); an int is accepted where a float is expected."""
-    assert set(row) == set(keys), f"FAIL: row keys {sorted(row)}"
+    require(set(row) == set(keys), f"row keys {sorted(row)}")
     for k, t in keys.items():
-        assert isinstance(row[k], t) or (t is float and isinstance(row[k], int)), f"FAIL: {k} = {row[k]!r}"
+        require(isinstance(row[k], t) or (t is float and isinstance(row[k], int)), f"{k} = {row[k]!r}")

@@ -6,18 +6,19 @@ Usage: check_bench_generate.py EQT_BINARY"""
 import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_json import check_row_types, run_bench_json  # noqa: E402
+from bench_json import check_row_types, families, run_bench_json, require  # noqa: E402
+
 
 eqt = sys.argv[1]
 rows = run_bench_json(eqt, ["generate", "--json", "--prompt-lens", "16,40", "--new-tokens", "3"], {"results"})["results"]
 keys = {"model": str, "prompt_len": int, "mode": str, "tokens_per_s": float, "mean_solver_steps": float}
 for row in rows:
     check_row_types(row, keys)
-    assert row["mode"] in ("cached", "recompute") and row["tokens_per_s"] > 0, f"FAIL: {row}"
+    require(row["mode"] in ("cached", "recompute") and row["tokens_per_s"] > 0, f"{row}")
 seen = {(r["model"], r["prompt_len"], r["mode"]) for r in rows}
-want = {(m, p, mode) for m in ("standard", "looped", "deq", "attractor", "eqt") for p in (16, 40)
+want = {(m, p, mode) for m in families(eqt) for p in (16, 40)
         for mode in ("cached", "recompute")}
-assert seen == want and len(rows) == len(want), f"FAIL: rows {sorted(seen)}"
+require(seen == want and len(rows) == len(want), f"rows {sorted(seen)}")
 steps = {(r["model"], r["mode"]): r["mean_solver_steps"] for r in rows if r["prompt_len"] == 40}
-assert steps[("standard", "cached")] == 0 and steps[("attractor", "cached")] >= 1, f"FAIL: steps {steps}"
+require(steps[("standard", "cached")] == 0 and steps[("attractor", "cached")] >= 1, f"steps {steps}")
 print(f"  ok   {len(rows)} rows with the documented keys; attractor steps/token {steps[('attractor', 'cached')]:.2f}")

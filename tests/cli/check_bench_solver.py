@@ -8,17 +8,18 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_json import run_bench_json  # noqa: E402
+from bench_json import run_bench_json, require  # noqa: E402
+
 
 exe = sys.argv[1]
 doc = run_bench_json(exe, ["solver", "--json"], {"solvers", "memory"})
 
 for row in doc["solvers"]:
-    assert isinstance(row["problem"], str) and isinstance(row["solver"], str)
-    assert isinstance(row["fevals"], int) and isinstance(row["residual"], float)
-    assert isinstance(row["ms"], float)
+    require(isinstance(row["problem"], str) and isinstance(row["solver"], str))
+    require(isinstance(row["fevals"], int) and isinstance(row["residual"], float))
+    require(isinstance(row["ms"], float))
 problems = {r["problem"] for r in doc["solvers"]}
-assert {"linear-0.5", "linear-0.95", "tanh-net"} <= problems, problems
+require({"linear-0.5", "linear-0.95", "tanh-net"} <= problems, problems)
 
 fe = {(r["problem"], r["solver"]): r["fevals"] for r in doc["solvers"]}
 ratio = fe[("linear-0.95", "anderson")] / fe[("linear-0.95", "picard")]
@@ -27,7 +28,7 @@ ok = ratio <= 0.5
 
 mem = {}
 for r in doc["memory"]:
-    assert r["mode"] in ("ift", "unrolled", "onestep") and isinstance(r["peak_bytes"], int)
+    require(r["mode"] in ("ift", "unrolled", "onestep") and isinstance(r["peak_bytes"], int))
     mem.setdefault(r["mode"], {})[r["iters"]] = r["peak_bytes"]
 for mode, by_iters in sorted(mem.items()):
     lo, hi = min(by_iters), max(by_iters)

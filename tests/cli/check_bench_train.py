@@ -7,7 +7,8 @@ Usage: check_bench_train.py EQT_BINARY"""
 import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_json import check_row_types, run_bench_json  # noqa: E402
+from bench_json import check_row_types, families, run_bench_json, require  # noqa: E402
+
 
 eqt = sys.argv[1]
 
@@ -22,16 +23,17 @@ keys = {"model": str, "task": str, "device": str, "precision": str, "params": in
         "mean_solver_steps": float, "peak_bytes": int, "ratio_to_standard": float}
 for row in rows:
     check_row_types(row, keys)
-    assert row["task"] == "parity" and row["ms_per_step"] > 0 and row["batch"] == 8 and row["peak_bytes"] > 0, row
+    require(row["task"] == "parity" and row["ms_per_step"] > 0 and row["batch"] == 8 and row["peak_bytes"] > 0, row)
 models = [r["model"] for r in rows]
-assert models == ["standard", "looped", "deq", "attractor", "eqt"], f"FAIL: models {models}"
+require(models == families(eqt), f"models {models}, the family table {families(eqt)}")
 std = rows[0]["ms_per_step"]
 for r in rows:
     want = r["ms_per_step"] / std
-    assert abs(r["ratio_to_standard"] - want) < 1e-9 * max(1.0, want), f"FAIL: ratio {r}"
-assert rows[0]["mean_solver_steps"] == 0 and rows[3]["mean_solver_steps"] >= 1, f"FAIL: steps {rows}"
-print("  ok   five families, documented keys, ratios = ms / standard ms: " +
+    require(abs(r["ratio_to_standard"] - want) < 1e-9 * max(1.0, want), f"ratio {r}")
+by = {r["model"]: r for r in rows}
+require(by["standard"]["mean_solver_steps"] == 0 and by["attractor"]["mean_solver_steps"] >= 1, f"steps {rows}")
+print(f"  ok   {len(rows)} families, documented keys, ratios = ms / standard ms: " +
       ", ".join(f"{r['model']} {r['ratio_to_standard']:.2f}" for r in rows))
 only = bench("--task", "text", "--models", "eqt")
-assert [r["model"] for r in only] == ["standard", "eqt"], f"FAIL: {only}"
+require([r["model"] for r in only] == ["standard", "eqt"], f"{only}")
 print("  ok   --models eqt still measures standard first (text task)")

@@ -54,13 +54,26 @@ TEST(Config, BadValuesAreNamed) {
 }
 
 TEST(Config, EveryFamilyBuildsWithItsDefaults) {
+  // Every row of the family table builds from its defaults and computes logits of the
+  // right shape, finite, that depend on the input.
   for (const auto& fam : models::family_names()) {
-    auto m = models::make_model(models::ModelConfig::preset(fam));
-    EXPECT_GT(m->param_total(), 0) << fam;
-    int64_t sum = 0;
-    for (const auto& [k, v] : m->param_counts()) sum += v;
-    EXPECT_EQ(sum, m->param_total());
+    const auto cfg = models::ModelConfig::preset(fam);
+    auto m = models::make_model(cfg);
+    m->eval();
+    torch::NoGradGuard ng;
+    torch::manual_seed(0);
+    auto tokens = torch::randint(0, cfg.vocab, {2, 8}, torch::kLong);  // (B, T)
+    auto logits = m->forward(tokens).logits;                            // (B, T, V)
+    EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, 8, cfg.vocab})) << fam;
+    EXPECT_TRUE(torch::isfinite(logits).all().item<bool>()) << fam;
+    EXPECT_GT((logits[0] - logits[1]).abs().max().item<double>(), 0.0) << fam << ": the rows' logits are equal";
   }
+  // The standard defaults by hand: a tied V x d embedding, per block 4 d^2 attention
+  // (q, k, v, o; no biases), 2 * mult * d^2 ReLU^2 MLP and two RMSNorm weights, a final norm.
+  const auto s = models::ModelConfig::preset("standard");
+  const int64_t d = s.d_model, hidden = int64_t(s.mlp_mult * double(d));
+  const int64_t by_hand = s.vocab * d + s.n_layers * (4 * d * d + 2 * d * hidden + 2 * d) + d;
+  EXPECT_EQ(models::make_model(s)->param_total(), by_hand);
 }
 
 TEST(Config, SavedEqTConfigWithoutReverseMeansTheBlockPredictor) {

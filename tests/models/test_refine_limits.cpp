@@ -1,5 +1,6 @@
 // tests/models/test_refine_limits.cpp — per-call refinement limits: a forward with limits
-// equals a forward of a model whose config carries them, and changes nothing in the model.
+// equals a forward of a model whose config carries them (written here by hand from what a cap
+// means per family, model_config.h, not through RefineLimits), and changes nothing in the model.
 #include "models/tiny.h"
 
 #include <gtest/gtest.h>
@@ -25,14 +26,24 @@ TEST(RefineLimits, EqualToTheConfigTheyDescribeAndStateless) {
       const auto before = m->config().to_json();
       auto a = m->forward(tokens, capped(n)).logits;  // (B, T, V)
       EXPECT_EQ(m->config().to_json(), before) << fam << ": the limit changed the model's config";
-      auto twin = models::make_model(capped(n).applied_to(cfg));
+      // A cap of n, by hand: solver iterations (deq, attractor; min_iter no more than the
+      // cap), refinement steps (eqt), core iterations (looped, at least 1).
+      models::ModelConfig by_hand = cfg;
+      by_hand.eval_max_iter = n;
+      by_hand.eval_min_iter = std::min(cfg.eval_min_iter, n);
+      by_hand.eqt_eval_steps = n;
+      if (fam == "looped") by_hand.loops = std::max<int64_t>(n, 1);
+      auto twin = models::make_model(by_hand);
       twin->eval();
-      
       for (size_t i = 0; i < m->parameters().size(); ++i) twin->parameters()[i].copy_(m->parameters()[i]);
       auto b = twin->forward(tokens).logits;
       const double err = (a - b).abs().max().item<double>();
       std::printf("%s cap %lld: max |limits - config| %.3g\n", fam.c_str(), (long long)n, err);
       EXPECT_EQ(err, 0.0) << fam << " cap " << n;
+      const auto steps = m->forward(tokens, capped(n)).stats.steps;  // (B,) undefined: no loop
+      if (steps.defined())
+        EXPECT_LE(steps.max().item<double>(), double(std::max<int64_t>(n, fam == "looped" ? 1 : 0)))
+            << fam << " cap " << n << ": the cap does not bind";
     }
   }
 }

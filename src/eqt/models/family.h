@@ -1,8 +1,9 @@
 // eqt/models/family.h — the one table of model families: each family's name, what kind of
 // closed loop it has, and the preset values that differ from the config's defaults.
-// Everything that needs to know the families (config validation, the factory, the CLI's
-// choices, plots, benchmarks) reads this table, so adding a family is a row here, a class
-// in families.h and a case in the factory (model.cpp).
+// The CLI's choices, plots and the bench tests read this table. Adding a family today also
+// takes: a class in families.h and its .cpp, a case in the factory (model.cpp), its fields
+// in ModelConfig (model_config.h), a case in min_params (train/checkpoint.cpp), presets in
+// configs/ and the Python reference (tests/reference/); issue 27 moves those into the row.
 // What it is not: the factory. It sits below the config (validation reads it) and knows
 // no model class; make_model (model.cpp) maps a row's kind to its class.
 #pragma once
