@@ -122,6 +122,8 @@ void run_import(const ImportArgs& a) {
     throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt + "); choose another --out");
   const bool made_out = !std::filesystem::exists(a.out);
   io::FolderLock lock(a.out, "eqt import");
+  if (std::filesystem::exists(ckpt))  // again, under the lock: another import may have just finished
+    throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt + "); choose another --out");
   try {
     import_into(a, ckpt);
   } catch (...) {

@@ -14,13 +14,18 @@ def require(cond, what="a check failed"):
         raise SystemExit(f"FAIL: {what}")
 
 
-def families(eqt):
-    """The model families in the binary's own table, in its order (from `eqt train --help`),
-    so that a family added to the table is measured here without editing a list."""
+def choices(eqt, flag):
+    """The choices `eqt train --help` lists for flag (--model, --task), in the binary's order."""
     h = subprocess.run([eqt, "train", "--help"], capture_output=True, text=True, env=ENV).stdout
-    m = re.search(r"--model TEXT:\{([^}]*)\}", h)
-    require(m is not None, "`eqt train --help` names no --model choices")
+    m = re.search(flag + r" TEXT:\{([^}]*)\}", h)
+    require(m is not None, f"`eqt train --help` names no {flag} choices")
     return m.group(1).split(",")
+
+
+def families(eqt):
+    """The model families in the binary's own table, in its order, so that a family added to
+    the table is checked here without editing a list."""
+    return choices(eqt, "--model")
 
 
 def run_bench_json(eqt, args, top_keys):

@@ -8,6 +8,7 @@ original run's metrics exactly; damaged files are refused by name.
 Usage: check_export.py EQT_BINARY SOURCE_DIR"""
 import json, os, struct, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_json  # noqa: E402
 import cli_check  # noqa: E402
 
 import torch
@@ -27,7 +28,7 @@ work, env, check, run, failures = checks.work, checks.env, checks.check, checks.
 tiny = ["--task", "parity", "--length", "8", "--n-train", "64", "--n-test", "32", "--batch", "8", "--steps", "3"]
 tokens = torch.randint(0, 2, (4, 8))
 targets = tokens.cumsum(1) % 2
-for family in ["standard", "looped", "deq", "attractor", "eqt"]:
+for family in bench_json.families(checks.eqt):  # the binary's family table
     rd = os.path.join(work, family)
     run("train", "--model", family, *tiny, "--out", rd)
     st = os.path.join(work, family + ".safetensors")

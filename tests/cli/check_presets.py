@@ -9,8 +9,10 @@ import glob, json, os, shutil, subprocess, sys, tempfile
 
 eqt, src = sys.argv[1], sys.argv[2]
 paths = sorted(glob.glob(os.path.join(src, "configs", "*.json")) + glob.glob(os.path.join(src, "configs", "paper", "*.json")))
-families = {"standard", "looped", "deq", "attractor", "eqt"}
-tasks = {"parity", "text", "sudoku", "maze"}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_json import choices  # noqa: E402
+families = set(choices(eqt, "--model"))  # the binary's own tables
+tasks = set(choices(eqt, "--task"))
 failures, seen = [], set()
 
 

@@ -2,6 +2,7 @@
 // or mismatched checkpoints are rejected with a message naming the file.
 #include "eqt/data/parity.h"
 #include "eqt/io/tensor_file.h"
+#include "eqt/models/family.h"
 #include "eqt/train/trainer.h"
 #include "train/small_run.h"
 
@@ -67,7 +68,7 @@ TEST_P(Resume, LossesEqualAnUninterruptedRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Resume,
-                         ::testing::Combine(::testing::Values("standard", "looped", "attractor", "eqt"),
+                         ::testing::Combine(::testing::ValuesIn(models::family_names()),
                                             ::testing::Values("fp32", "bf16")),
                          [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 

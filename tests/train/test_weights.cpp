@@ -1,6 +1,7 @@
 // tests/train/test_weights.cpp — load_named_tensors (what `eqt train --init-from` and
 // `eqt import` run): the copy is exact, the given tensors (an EMA, a file's) are what the
 // model ends up holding, and a model of another shape or family is refused with the tensor named.
+#include "eqt/models/family.h"
 #include "eqt/train/weights.h"
 #include "small_run.h"
 
@@ -17,7 +18,7 @@ double max_diff(models::ModelImpl& a, models::ModelImpl& b) {
 }
 
 TEST(CopyWeights, CopiesEveryParameterByName) {
-  for (const std::string family : {"standard", "looped", "deq", "attractor", "eqt"}) {
+  for (const std::string& family : models::family_names()) {
     torch::manual_seed(1);
     auto from = models::make_model(small_config(family));
     torch::manual_seed(2);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -56,11 +57,16 @@ class FdBuf final : public std::streambuf {
   int error_ = 0;
 };
 
+// The process's umask, read without changing it (umask(2) can only set it, and setting it
+// even for a moment would give files other threads or children create meanwhile the wrong
+// mode); Linux reports it in /proc/self/status since 4.7, else 022 is assumed.
 mode_t process_umask() {
   static const mode_t m = [] {
-    const mode_t u = ::umask(022);
-    ::umask(u);
-    return u;
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("Umask:", 0) == 0) return mode_t(std::stoul(line.substr(6), nullptr, 8));
+    return mode_t(022);
   }();
   return m;
 }
@@ -96,6 +102,10 @@ void write_atomically(const std::string& path, const std::function<void(std::ost
     } catch (const std::exception& e) {
       ::close(fd);
       fail(e.what(), true);
+    } catch (...) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw;
     }
     out.flush();
     if (!out || buf.error()) {

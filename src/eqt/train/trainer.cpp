@@ -305,6 +305,7 @@ TrainResult Trainer::run(int64_t until) {
     ++window_.steps;
     const int64_t done = step_ + 1;
     if (done % o_.log_every == 0 || done == last) log_step(done, lr, m, metrics);
+    radius_ = nullptr;  // its closure holds the step's graph inputs: not into the next step
     if (main_rank() && ((o_.eval_every > 0 && done % o_.eval_every == 0) || done == o_.steps))
       validate_line(done, metrics);
     if (o_.ckpt_every > 0 && done % o_.ckpt_every == 0) save(done);
