@@ -11,7 +11,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_json  # noqa: E402
 import cli_check  # noqa: E402
 
-import torch
+# The reference's forwards here are compared bit for bit with each other: one thread, so that
+# BLAS and LAPACK (the attractor's Anderson solve) take one path whatever the machine's load
+# (under `ctest -j2` two forwards of the same weights once differed by 3e-8).
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import torch  # noqa: E402
+torch.set_num_threads(1)
 
 eqt, src = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(src, "python"))
