@@ -118,11 +118,9 @@ void import_into(const ImportArgs& a, const std::string& ckpt);
 
 void run_import(const ImportArgs& a) {
   const std::string ckpt = a.out + "/checkpoint.eqt";
-  if (std::filesystem::exists(ckpt))
-    throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt + "); choose another --out");
   const bool made_out = !std::filesystem::exists(a.out);
   io::FolderLock lock(a.out, "eqt import");
-  if (std::filesystem::exists(ckpt))  // again, under the lock: another import may have just finished
+  if (std::filesystem::exists(ckpt))  // under the lock: another import may have just finished
     throw std::invalid_argument("--out '" + a.out + "' already holds a run (" + ckpt + "); choose another --out");
   try {
     import_into(a, ckpt);

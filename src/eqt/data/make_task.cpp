@@ -3,6 +3,7 @@
 
 #include "eqt/data/parity.h"
 #include "eqt/data/text.h"
+#include "eqt/util/choices.h"
 
 #include <filesystem>
 #include <map>
@@ -89,11 +90,7 @@ const std::vector<std::string>& task_names() {
   return names;
 }
 
-std::string task_choices() {
-  std::string s;
-  for (const auto& n : task_names()) s += (s.empty() ? "" : " | ") + n;
-  return s;
-}
+std::string task_choices() { return util::choices(task_names()); }
 
 std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o) {
   check_option_types(name, o);

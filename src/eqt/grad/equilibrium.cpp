@@ -2,6 +2,7 @@
 #include "eqt/grad/equilibrium.h"
 
 #include "eqt/grad/implicit_backward.h"
+#include "eqt/util/choices.h"
 
 #include <stdexcept>
 
@@ -83,9 +84,9 @@ const std::vector<Mode>& all_modes() {
 }
 
 std::string mode_choices() {
-  std::string s;
-  for (auto m : all_modes()) s += (s.empty() ? "" : " | ") + to_string(m);
-  return s;
+  std::vector<std::string> names;
+  for (auto m : all_modes()) names.push_back(to_string(m));
+  return util::choices(names);
 }
 
 Mode mode_from_string(const std::string& s) {

@@ -163,9 +163,7 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
   // The solver's knobs, bounded here so that the message names the reference's key.
   auto bounded = [&](const char* key, int64_t lo, int64_t hi) {
     const int64_t v = integer(key, lo);
-    if (v < lo || v > hi)
-      throw std::invalid_argument(config_where + ": '" + key + "' is " + std::to_string(v) + ", expected an integer in [" +
-                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    if (v < lo || v > hi) bad(key, rc[key], "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
     return v;
   };
   if (field(rc, "max_iter")) cfg.eval_max_iter = cfg.train_max_iter = bounded("max_iter", 1, solve::kMaxIterations);

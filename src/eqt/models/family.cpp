@@ -1,6 +1,8 @@
 // eqt/models/family.cpp — see family.h. The only place in src/ that spells family names.
 #include "eqt/models/family.h"
 
+#include "eqt/util/choices.h"
+
 #include <stdexcept>
 
 namespace eqt::models {
@@ -19,11 +21,7 @@ const std::vector<Family>& family_table() {
   return table;
 }
 
-std::string family_choices() {
-  std::string all;
-  for (const auto& f : family_table()) all += (all.empty() ? "" : " | ") + std::string(f.name);
-  return all;
-}
+std::string family_choices() { return util::choices(family_names()); }
 
 std::vector<std::string> family_names() {
   std::vector<std::string> names;

@@ -1,6 +1,8 @@
 // eqt/solve/options.cpp — names of solver enums for configs, logs and the command line.
 #include "eqt/solve/solver.h"
 
+#include "eqt/util/choices.h"
+
 #include <stdexcept>
 
 namespace eqt::solve {
@@ -31,9 +33,9 @@ const std::vector<Method>& all_methods() {
 }
 
 std::string method_choices() {
-  std::string s;
-  for (auto m : all_methods()) s += (s.empty() ? "" : " | ") + to_string(m);
-  return s;
+  std::vector<std::string> names;
+  for (auto m : all_methods()) names.push_back(to_string(m));
+  return util::choices(names);
 }
 
 Method method_from_string(const std::string& s) {
