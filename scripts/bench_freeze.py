@@ -29,6 +29,6 @@ for run in a.runs:
             times.append(time.perf_counter() - t0)
         r = json.loads(out)
         best[way] = min(times)
-        print(f"{run:<50} {way:<8} {best[way]:8.2f} {r['mean_solver_steps']:7.2f} {r['token_accuracy']:10.4f}")
+        print(f"{run:<50} {way:<8} {best[way]:8.2f} {r['solver_steps_mean']:7.2f} {r['token_accuracy']:10.4f}")
     print(f"{run:<50} freeze / compact = {best['freeze'] / best['compact']:.2f}x, "
           f"plain / compact = {best['plain'] / best['compact']:.2f}x")

@@ -27,7 +27,7 @@ struct BenchGenerateArgs {
   bool json = false;
   std::vector<int64_t> prompt_lens = {64, 512};
   int64_t new_tokens = 32;
-  std::vector<std::string> models = models::family_names();
+  std::vector<std::string> models = models::decoding_families();
   std::vector<std::string> runs;
   uint64_t seed = 0;
   std::string device = "cpu";
@@ -91,7 +91,7 @@ nlohmann::json run_bench(const BenchGenerateArgs& a) {
                         {"prompt_len", P},
                         {"mode", cached ? "cached" : "recompute"},
                         {"tokens_per_s", r.decode_tokens_per_s()},
-                        {"mean_solver_steps", r.mean_decode_steps()}});
+                        {"solver_steps_mean", r.mean_decode_steps()}});
         std::fprintf(stderr, "bench generate: %-10s prompt %4lld  %-9s %9.1f tokens/s  %6.2f steps/token\n",
                      b.name.c_str(), (long long)P, cached ? "cached" : "recompute", r.decode_tokens_per_s(),
                      r.mean_decode_steps());
@@ -110,8 +110,8 @@ void print_table(const nlohmann::json& out) {
     const double sc = c["tokens_per_s"], sr = r["tokens_per_s"];
     std::cout << fmt::format("{:<20} {:>6}  {:>14.1f} {:>15.1f}  {:>7.1f}x  {:>12.2f} {:>12.2f}\n",
                              c["model"].get<std::string>(), c["prompt_len"].get<int64_t>(), sc, sr,
-                             sr > 0 ? sc / sr : 0.0, c["mean_solver_steps"].get<double>(),
-                             r["mean_solver_steps"].get<double>());
+                             sr > 0 ? sc / sr : 0.0, c["solver_steps_mean"].get<double>(),
+                             r["solver_steps_mean"].get<double>());
   }
 }
 
@@ -125,9 +125,9 @@ void register_bench_generate(CLI::App& bench) {
       ->capture_default_str()->delimiter(',')->check(CLI::PositiveNumber);
   cmd->add_option("--new-tokens", a->new_tokens, "tokens generated per measurement (>= 2)")
       ->capture_default_str()->check(CLI::Range(int64_t(2), int64_t(1) << 20));
-  cmd->add_option("--models", a->models, "families (random weights, CPU text preset sizes)")
+  cmd->add_option("--models", a->models, "families with incremental decoding (random weights, CPU text preset sizes)")
       ->capture_default_str()->delimiter(',')
-      ->check(CLI::IsMember(models::family_names()));
+      ->check(CLI::IsMember(models::decoding_families()));
   cmd->add_option("--run", a->runs, "a trained run folder to bench instead (repeatable)");
   cmd->add_option("--seed", a->seed, "seed of the random weights and prompts")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda or cuda:N")->capture_default_str();

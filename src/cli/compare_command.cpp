@@ -24,7 +24,7 @@ struct CompareArgs {
 
 nlohmann::json metrics_of(const std::string& run, int64_t batch) {
   const std::string cached = run + "/eval.json";
-  if (std::filesystem::exists(cached)) return read_json_file(cached);
+  if (std::filesystem::exists(cached)) return read_results_file(cached);
   auto opened = train::open_run(run);
   auto r = train::evaluate(*opened.ck.model, *opened.task, batch);
   r["weights"] = opened.ema ? "ema" : "raw";
@@ -60,7 +60,7 @@ void run_compare(const CompareArgs& a) {
     std::printf("%-12s %10.0f %10.4f %12.4f %12.4f %12.2f  %s\n", r.value("model", std::string("?")).c_str(),
                 metric(r, "params_total", run), metric(r, "loss", run),
                 metric(r, text ? "bits_per_byte" : "token_accuracy", run),
-                metric(r, text ? "perplexity" : "exact_accuracy", run), metric(r, "mean_solver_steps", run),
+                metric(r, text ? "perplexity" : "exact_accuracy", run), metric(r, "solver_steps_mean", run),
                 run.c_str());
   }
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -68,11 +68,11 @@ void run_compare(const CompareArgs& a) {
     if (!std::filesystem::exists(curve)) continue;
     std::printf("\n%s, held-out %s per solver-step cap (equilibrium internalisation):\n",
                 rows[i].value("model", std::string("?")).c_str(), text ? "bits/byte" : "token accuracy");
-    const auto sweep = read_json_file(curve);  // kept alive: a range-for over a temporary's member dangles
+    const auto sweep = read_results_file(curve);  // kept alive: a range-for over a temporary's member dangles
     for (const auto& r : sweep.at("by_solver_steps"))
       std::printf("  cap %-4s %8.4f  (steps used %.2f)\n", r.value("solver_steps_cap", std::string("?")).c_str(),
                   metric(r, text ? "bits_per_byte" : "token_accuracy", a.runs[i]),
-                  metric(r, "mean_solver_steps", a.runs[i]));
+                  metric(r, "solver_steps_mean", a.runs[i]));
   }
   std::printf("\nplots:\n");
   for (const auto& run : a.runs)

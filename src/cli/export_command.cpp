@@ -87,8 +87,8 @@ void run_import_reference(const ImportArgs& a, const std::string& ckpt) {
   for (const auto& n : mapped.notes) std::printf("eqt import: note: %s\n", n.c_str());
   write_imported_run(a, ckpt, *model, {{"task", task_meta}, {"imported_layout", "attractor-reference"}});
   std::printf("eqt import: %s (the Attractor reference's layout: %lld + %lld blocks, d_model %lld, %lld parameters) to %s\n",
-              a.file.c_str(), (long long)mapped.config.n_layers, (long long)mapped.config.head_layers,
-              (long long)mapped.config.d_model, (long long)model->param_total(), ckpt.c_str());
+              a.file.c_str(), (long long)mapped.config.n_layers, (long long)mapped.config.attractor.head_layers,
+              (long long)mapped.config.block.d_model, (long long)model->param_total(), ckpt.c_str());
 }
 
 void run_export(const ExportArgs& a) {

@@ -15,7 +15,7 @@ namespace eqt::cli {
 namespace {
 
 struct InfoArgs {
-  std::string model = models::family_name(models::FamilyKind::Attractor);
+  std::string model = models::default_family();
   std::string config;
   bool json = false;
 };

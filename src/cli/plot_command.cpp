@@ -41,6 +41,7 @@ std::vector<nlohmann::json> read_metrics(const std::string& path) {
   for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.empty()) continue;
     out.push_back(io::parse_json(line, path + ":" + std::to_string(n)));
+    train::upgrade_metric_names(out.back());
   }
   return out;
 }
@@ -109,7 +110,7 @@ void run_plot(const PlotArgs& a) {
   nlohmann::json by;
   const std::string cached = dir + "/eval_by_solver_steps.json";
   if (std::filesystem::exists(cached)) {
-    const auto sweep = read_json_file(cached);
+    const auto sweep = read_results_file(cached);
     if (!sweep.contains("by_solver_steps") || !sweep["by_solver_steps"].is_array())
       throw std::invalid_argument("'" + cached + "' has no by_solver_steps array (delete it to measure again)");
     by = sweep["by_solver_steps"];
@@ -124,8 +125,8 @@ void run_plot(const PlotArgs& a) {
   const bool text = task->name() == "text";
   io::Series tok{text ? "bits per byte" : "token accuracy", {}, {}, true}, ex{"exact accuracy", {}, {}, true};
   for (const auto& r : by) {
-    tok.x.push_back(r["mean_solver_steps"].get<double>());
-    ex.x.push_back(r["mean_solver_steps"].get<double>());
+    tok.x.push_back(r["solver_steps_mean"].get<double>());
+    ex.x.push_back(r["solver_steps_mean"].get<double>());
     tok.y.push_back(r[text ? "bits_per_byte" : "token_accuracy"].get<double>());
     ex.y.push_back(r["exact_accuracy"].get<double>());
   }

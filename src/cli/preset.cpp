@@ -45,8 +45,10 @@ Preset load_preset(const std::string& model, const std::string& task, const std:
   mj["family"] = model;
   p.cfg = models::ModelConfig::from_json(mj, models::ModelConfig::preset(model));
   p.cfg.vocab = p.task->vocab();
-  p.cfg.causal = p.task->causal();
+  p.cfg.block.causal = p.task->causal();
   p.cfg.max_seq = std::max(p.cfg.max_seq, p.task->seq_len());
+  // An MLP token mixer (trm.mixer) is as wide as the sequence: exactly the task's length.
+  if (p.cfg.trm.mixer == "mlp") p.cfg.max_seq = p.task->seq_len();
   p.topt = config::from_json<train::TrainOptions>(preset.value("train", nlohmann::json::object()));
   return p;
 }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 namespace eqt::cli {
@@ -21,7 +22,8 @@ namespace {
 struct SudokuArgs {
   int count = 100;
   uint64_t seed = 0;
-  int min_clues = 17;
+  std::optional<int> min_clues;  // default: data::least_clues(box)
+  std::string box = "3x3";
   std::string out, file;
 };
 
@@ -41,7 +43,7 @@ void register_maze(CLI::App& app, int& exit_code) {
   gen->add_option("--seed", a->seed, "random seed")->capture_default_str();
   gen->add_option("--size", a->gen.n, "side N of the N x N grid (odd sizes fill best)")->capture_default_str()->check(CLI::Range(5, 201));
   gen->add_option("--min-path", a->gen.min_path, "minimum moves from S to G")->capture_default_str()->check(CLI::PositiveNumber);
-  gen->add_option("--loops", a->gen.loops, "fraction of inner walls removed after carving (0: a perfect maze)")
+  gen->add_option("--open-walls", a->gen.open_walls, "fraction of inner walls removed after carving (0: a perfect maze)")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   gen->add_option("--out", a->out, "output file")->required();
   gen->callback([a] {
@@ -69,19 +71,28 @@ void register_sudoku(CLI::App& app, int& exit_code) {
   auto* gen = cmd->add_subcommand("generate", "Write COUNT unique-solution puzzles as 'puzzle,solution' lines");
   gen->add_option("--count", a->count, "puzzles")->capture_default_str()->check(between(1, 1e7));
   gen->add_option("--seed", a->seed, "random seed")->capture_default_str();
-  gen->add_option("--min-clues", a->min_clues, "stop blanking at this many clues")->capture_default_str()->check(CLI::Range(17, 81));
+  gen->add_option("--min-clues", a->min_clues, "stop blanking at this many clues (default: the fewest a unique puzzle can have: 4, 8, 17 for 2x2, 2x3, 3x3)")
+      ->check(CLI::Range(1, 80));
+  gen->add_option("--box", a->box, "box shape ROWSxCOLS: 2x2 (4 x 4 grids), 2x3 (6 x 6), 3x3 (9 x 9)")->capture_default_str();
   gen->add_option("--out", a->out, "output file")->required();
   gen->callback([a] {
+    const auto box = data::parse_box(a->box);
+    const int clues = a->min_clues.value_or(data::least_clues(box));
+    if (clues < data::least_clues(box) || clues >= box.cells())
+      throw std::invalid_argument("--min-clues " + std::to_string(clues) + " must be in " +
+                                  std::to_string(data::least_clues(box)) + ".." + std::to_string(box.cells() - 1) +
+                                  " for box " + box.name());
     std::string text;
-    for (const auto& p : data::generate_sudoku(a->count, a->seed, a->min_clues))
+    for (const auto& p : data::generate_sudoku(a->count, a->seed, clues, box))
       text += data::to_string(p.puzzle) + "," + data::to_string(p.solution) + "\n";
     io::write_text_file(a->out, text);
     std::printf("wrote %d puzzles to %s\n", a->count, a->out.c_str());
   });
   auto* ver = cmd->add_subcommand("verify", "Check that every puzzle in FILE is well formed and has exactly one solution");
   ver->add_option("file", a->file, "puzzle file")->required();
+  ver->add_option("--box", a->box, "box shape ROWSxCOLS of the file's puzzles")->capture_default_str();
   ver->callback([a, &exit_code] {
-    auto ps = data::load_sudoku(a->file);  // throws, naming file and line, on any bad puzzle
+    auto ps = data::load_sudoku(a->file, data::parse_box(a->box));  // throws, naming file and line, on any bad puzzle
     int64_t lo = 1 << 30, hi = 0, clues = 0;
     for (const auto& p : ps) {
       lo = std::min(lo, p.rating), hi = std::max(hi, p.rating);

@@ -189,7 +189,7 @@ class CompletionServer {
     auto out = chunk(id, sink ? rest : all, stopped ? "stop" : "length");
     const int64_t n = int64_t(res.tokens.size());
     out["usage"] = {{"prompt_tokens", res.prompt_tokens}, {"completion_tokens", n}, {"total_tokens", res.prompt_tokens + n}};
-    out["eqt"] = {{"mean_solver_steps", res.mean_decode_steps()},
+    out["eqt"] = {{"solver_steps_mean", res.mean_decode_steps()},
                   {"decode_tokens_per_s", res.decode_tokens_per_s()},
                   {"prefill_ms", res.prefill_ms}};
     std::fprintf(stderr, "eqt serve: %s prompt %lld tokens, %lld generated (%s), %.1f tokens/s, %.2f steps/token%s\n",

@@ -160,13 +160,13 @@ nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::st
   if (tr.code != 0) fail("eqt train", tr.code);
   auto ev = run_child({"--threads", th, "eval", "--run", dir, "--json", "--device", device}, log);
   if (ev.code != 0) fail("eqt eval", ev.code);
-  nlohmann::json row = read_json_file(dir + "/eval.json");
+  nlohmann::json row = read_results_file(dir + "/eval.json");
   if (!spec.eval_solver_steps.empty()) {
     std::string caps;
     for (const auto& c : spec.eval_solver_steps) caps += (caps.empty() ? "" : ",") + c;
     auto cv = run_child({"--threads", th, "eval", "--run", dir, "--json", "--solver-steps", caps, "--device", device}, log);
     if (cv.code != 0) fail("eqt eval --solver-steps", cv.code);
-    row["by_solver_steps"] = read_json_file(dir + "/eval_by_solver_steps.json").at("by_solver_steps");
+    row["by_solver_steps"] = read_results_file(dir + "/eval_by_solver_steps.json").at("by_solver_steps");
   }
   row["family"] = run.family;
   row["cell"] = run.cell;
@@ -239,7 +239,7 @@ void run_sweep(const SweepArgs& a) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : runs) {
       const auto f = a.out + "/" + r.dir + "/sweep_row.json";
-      if (fs::exists(f)) rows.push_back(read_json_file(f));
+      if (fs::exists(f)) rows.push_back(read_results_file(f));
     }
     write_sweep_report(spec, a.spec, rows, runs.size(), a.out);
   };
@@ -260,7 +260,7 @@ void run_sweep(const SweepArgs& a) {
       bool ok = true;
       try {
         auto row = run_one(spec, run, a.out, a.threads, a.device);
-        for (const char* key : {spec.task == "text" ? "bits_per_byte" : "token_accuracy", "exact_accuracy", "mean_solver_steps"})
+        for (const char* key : {spec.task == "text" ? "bits_per_byte" : "token_accuracy", "exact_accuracy", "solver_steps_mean"})
           if (row.contains(key) && row[key].is_number()) summary += fmt::format(" {} {:.4f}", key, row[key].get<double>());
       } catch (const std::exception& e) {
         ok = false;

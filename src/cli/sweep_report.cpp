@@ -62,7 +62,7 @@ void write_sweep_report(const SweepSpec& spec, const std::string& spec_path, con
     cols.push_back({"exact_accuracy", "exact"});
   }
   cols.insert(cols.end(), {{"loss", "loss"},
-                           {"mean_solver_steps", "solver steps"},
+                           {"solver_steps_mean", "solver steps"},
                            {"train_solver_steps", "train solver steps"},
                            {"train_seconds", "train s"},
                            {"peak_tensor_mb", "peak tensor MB"},

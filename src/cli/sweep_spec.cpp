@@ -2,6 +2,7 @@
 #include "cli/sweep_spec.h"
 
 #include "eqt/models/family.h"
+#include "eqt/train/metrics_file.h"
 
 #include <algorithm>
 #include <functional>
@@ -123,7 +124,7 @@ SweepSpec parse_sweep_spec(const nlohmann::json& j, const std::string& where) {
     s.plot.clear();
     for (const auto& v : j["plot"]) {
       if (!v.is_string()) bad(where, "plot", "holds " + v.dump() + "; expected metric names");
-      s.plot.push_back(v);
+      s.plot.push_back(train::current_metric_name(v));  // specs naming an earlier spelling keep working
     }
   }
   return s;

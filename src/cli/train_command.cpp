@@ -37,8 +37,8 @@ namespace {
 // does not have (naming them), so e.g. `--length` with `--task text` is an error.
 struct TaskArgs {
   std::optional<int64_t> length, n_train, n_test, seq_len, size, min_path, min_clues, data_seed;
-  std::optional<double> loops;
-  std::string data, tokenizer;
+  std::optional<double> open_walls, renamed_loops;
+  std::string data, tokenizer, box;
   bool no_augment = false;
   void add(CLI::App* cmd) {
     cmd->add_option("--length", length, "parity: sequence length (default 16)")->check(at_least(1));
@@ -51,10 +51,12 @@ struct TaskArgs {
                     "text: a SentencePiece model from `eqt tokenizer train` (default: bytes); eval: where the run's is now");
     cmd->add_option("--size", size, "maze: side N of the N x N grid (default 11)")->check(at_least(1));
     cmd->add_option("--min-path", min_path, "maze: minimum moves from S to G (default 10)")->check(at_least(1));
-    cmd->add_option("--loops", loops, "maze: fraction of inner walls removed to make loops (default 0)")
+    cmd->add_option("--open-walls", open_walls, "maze: fraction of inner walls removed, making loops in the maze (default 0)")
         ->check(at_least(0));
-    cmd->add_option("--min-clues", min_clues, "sudoku: stop blanking cells at this many clues (default 17)")
+    cmd->add_option("--loops", renamed_loops, "renamed --open-walls")->group("");  // refused in apply()
+    cmd->add_option("--min-clues", min_clues, "sudoku: stop blanking cells at this many clues (default: the fewest a unique puzzle can have: 4, 8, 17 for 2x2, 2x3, 3x3)")
         ->check(at_least(1));
+    cmd->add_option("--box", box, "sudoku: box shape ROWSxCOLS: 2x2 (4 x 4 grids), 2x3 (6 x 6), 3x3 (9 x 9, default)");
     cmd->add_flag("--no-augment", no_augment, "sudoku, maze: train without symmetry augmentations");
   }
   void apply(nlohmann::json& o) const {
@@ -68,9 +70,13 @@ struct TaskArgs {
     set("seq_len", seq_len);
     set("size", size);
     set("min_path", min_path);
-    set("loops", loops);
+    if (renamed_loops)
+      throw std::invalid_argument("--loops is now --open-walls (the maze's fraction of inner walls removed; "
+                                  "'loops' names the looped family's recurrence count, looped.loops)");
+    set("open_walls", open_walls);
     set("min_clues", min_clues);
     if (!data.empty()) o["data"] = data;
+    if (!box.empty()) o["box"] = box;
     if (!tokenizer.empty()) o["tokenizer"] = tokenizer;
     if (no_augment) o["augment"] = false;
   }
@@ -176,7 +182,7 @@ Prepared prepare(const TrainArgs& a, bool talk) {
     // --init-from: the weights (EMA when kept: what its validation measured) of another run,
     // with its architecture unless --config gives one, which must then match it by name.
     std::optional<train::Checkpoint> src;
-    std::string family = a.model.value_or(models::family_name(models::FamilyKind::Attractor));
+    std::string family = a.model.value_or(models::default_family());
     if (a.init_from) {
       const std::string file = *a.init_from + "/checkpoint.eqt";
       if (!std::filesystem::exists(file))
@@ -334,6 +340,9 @@ struct EvalArgs {
   int64_t batch = 256;
   std::vector<std::string> solver_steps;
   std::vector<std::string> solver_set;  // KEY=VALUE under the config's solver.*
+  std::optional<int64_t> depth;          // supervision steps (default: the run's train.supervision)
+  std::string halt = "fixed";
+  double halt_tol = 1e-3;
   bool raw_weights = false;
   TaskArgs task_args;
 };
@@ -363,17 +372,23 @@ void run_eval(const EvalArgs& a) {
   auto& model = *run.ck.model;
   model.to(parse_device(a.device));  // checkpoints hold CPU tensors: any device evaluates them
   nlohmann::json solver_set;
-  if (!a.solver_set.empty()) {  // read at every forward (model.h), so setting them is enough
+  models::ForwardOptions opts;  // the model's config stays the checkpoint's
+  if (!a.solver_set.empty()) {
     solver_set = solver_overrides(a.solver_set);
-    model.config() = models::ModelConfig::from_json(solver_set, model.config());  // validated there
+    opts.solver = models::ModelConfig::from_json(solver_set, model.config()).solver;  // validated there
   }
   const auto& task = run.task;
   const bool ema = run.ema;
+  train::SupervisionEval sup;  // the run's own depth unless --depth says otherwise
+  const auto& trained = run.ck.meta.contains("train") ? run.ck.meta["train"] : nlohmann::json::object();
+  sup.steps = a.depth.value_or(trained.value("supervision", int64_t(1)));
+  sup.halt = a.halt;
+  sup.tol = a.halt_tol;
   nlohmann::json out;
   if (a.solver_steps.empty()) {
-    out = train::evaluate(model, *task, a.batch);
+    out = train::evaluate(model, *task, a.batch, 0, opts, sup);
   } else {
-    out = train::evaluate_by_caps(model, *task, a.solver_steps, a.batch);
+    out = train::evaluate_by_caps(model, *task, a.solver_steps, a.batch, 0, opts, sup);
   }
   out["weights"] = ema ? "ema" : "raw";
   if (!solver_set.empty()) out["solver_overrides"] = solver_set["solver"];
@@ -383,6 +398,7 @@ void run_eval(const EvalArgs& a) {
   // is never replaced by a differently measured figure.
   std::string name = a.solver_steps.empty() ? "eval" : "eval_by_solver_steps";
   if (!solver_set.empty()) name += ".solver";
+  if (sup.steps != trained.value("supervision", int64_t(1)) || sup.halt != "fixed") name += ".depth";
   nlohmann::json task_set = overrides;
   task_set.erase("test_data");
   task_set.erase("tokenizer");  // where the run's tokenizer is now: the same task
@@ -404,7 +420,7 @@ void run_eval(const EvalArgs& a) {
     std::printf("%-6s loss %.4f  token acc %.4f  exact %.4f  ppl %.3f  solver steps %.2f\n",
                 r.value("solver_steps_cap", std::string("-")).c_str(), r["loss"].get<double>(),
                 r["token_accuracy"].get<double>(), r["exact_accuracy"].get<double>(), r["perplexity"].get<double>(),
-                r["mean_solver_steps"].get<double>());
+                r["solver_steps_mean"].get<double>());
   };
   std::printf("%s on %s (%lld parameters)\n", out["model"].get<std::string>().c_str(),
               out["task"].get<std::string>().c_str(), (long long)out["params_total"].get<int64_t>());
@@ -449,6 +465,12 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   ev->add_flag("--raw-weights", e->raw_weights, "evaluate the trained weights, not their EMA");
   ev->add_option("--device", e->device, "cpu, cuda or cuda:N")->capture_default_str();
   ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
+  ev->add_option("--depth", e->depth, "supervision steps per example (default: the run's train.supervision)")
+      ->check(at_least(1));
+  ev->add_option("--halt", e->halt, "when a row stops before --depth: fixed (never) | learned (q_halt > 0) | converged (residual < --halt-tol)")
+      ->capture_default_str()->check(CLI::IsMember({"fixed", "learned", "converged"}));
+  ev->add_option("--halt-tol", e->halt_tol, "converged: the loop residual below which a row stops")
+      ->capture_default_str()->check(at_least(0));
   ev->add_option("--solver", e->solver_set,
                  "KEY=VALUE: an inference solver setting over the checkpoint's (solver.* keys of eqt info), "
                  "e.g. freeze=true compact=0 eval_tol=1e-5 method=picard; repeatable");

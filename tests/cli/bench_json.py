@@ -28,6 +28,14 @@ def families(eqt):
     return choices(eqt, "--model")
 
 
+def decoding_families(eqt):
+    """The families with incremental decoding, as `eqt bench generate --help` lists them."""
+    h = subprocess.run([eqt, "bench", "generate", "--help"], capture_output=True, text=True, env=ENV).stdout
+    m = re.search(r"--models TEXT:\{([^}]*)\}", h)
+    require(m is not None, "`eqt bench generate --help` names no --models choices")
+    return m.group(1).split(",")
+
+
 def run_bench_json(eqt, args, top_keys):
     """`eqt bench ARGS` (ARGS include --json) -> the one JSON object it printed."""
     r = subprocess.run([eqt, "bench", *args], capture_output=True, text=True, env=ENV)

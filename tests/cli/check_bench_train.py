@@ -20,7 +20,7 @@ def bench(*extra):
 
 rows = bench("--task", "parity")
 keys = {"model": str, "task": str, "device": str, "precision": str, "params": int, "batch": int, "ms_per_step": float, "tokens_per_s": float,
-        "mean_solver_steps": float, "peak_bytes": int, "ratio_to_standard": float}
+        "solver_steps_mean": float, "supervision": int, "peak_bytes": int, "ratio_to_standard": float}
 for row in rows:
     check_row_types(row, keys)
     require(row["task"] == "parity" and row["ms_per_step"] > 0 and row["batch"] == 8 and row["peak_bytes"] > 0, row)
@@ -31,7 +31,7 @@ for r in rows:
     want = r["ms_per_step"] / std
     require(abs(r["ratio_to_standard"] - want) < 1e-9 * max(1.0, want), f"ratio {r}")
 by = {r["model"]: r for r in rows}
-require(by["standard"]["mean_solver_steps"] == 0 and by["attractor"]["mean_solver_steps"] >= 1, f"steps {rows}")
+require(by["standard"]["solver_steps_mean"] == 0 and by["attractor"]["solver_steps_mean"] >= 1, f"steps {rows}")
 print(f"  ok   {len(rows)} families, documented keys, ratios = ms / standard ms: " +
       ", ".join(f"{r['model']} {r['ratio_to_standard']:.2f}" for r in rows))
 only = bench("--task", "text", "--models", "eqt")

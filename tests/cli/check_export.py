@@ -61,7 +61,7 @@ for family in bench_json.families(checks.eqt):  # the binary's family table
     run("import", st, "--out", imp)
     e1 = json.loads(run("eval", "--run", rd, "--json").stdout)
     e2 = json.loads(run("eval", "--run", imp, "--json").stdout)
-    keys = ["loss", "token_accuracy", "exact_accuracy", "mean_solver_steps", "params_total"]
+    keys = ["loss", "token_accuracy", "exact_accuracy", "solver_steps_mean", "params_total"]
     check(all(e1[k] == e2[k] for k in keys), f"{family}: the imported run evaluates to the same metrics ({e2['loss']:.6f})")
 
 # Damaged files: each refused with a message naming the file and the problem.

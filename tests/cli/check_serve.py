@@ -73,7 +73,7 @@ try:
         check(u == {"prompt_tokens": 16, "completion_tokens": 24, "total_tokens": 40}, f"usage {u}")
         check(c["choices"][0]["finish_reason"] == "length" and c["object"] == "text_completion",
               "finish_reason length, object text_completion")
-        check(c["eqt"]["mean_solver_steps"] > 0, f"solver steps reported: {c['eqt']}")
+        check(c["eqt"]["solver_steps_mean"] > 0, f"solver steps reported: {c['eqt']}")
 
     # The same request streamed: events carry the same text, then a final event and [DONE].
     req = urllib.request.Request(base + "/v1/completions", data=json.dumps(dict(greedy, stream=True)).encode(),

@@ -39,14 +39,14 @@ check("1 finished, 7 to run" in r.stdout, "it counts the finished run and runs t
 check(f"start {first} " not in r.stdout and os.path.getmtime(row1) == mtime, f"{first} is skipped, its record untouched")
 rows = json.load(open(os.path.join(out, "results.json")))
 check(len(rows) == 8, f"results.json has 8 rows ({len(rows)})")
-keys = {"token_accuracy", "exact_accuracy", "loss", "mean_solver_steps", "params_total", "family", "cell", "seed",
+keys = {"token_accuracy", "exact_accuracy", "loss", "solver_steps_mean", "params_total", "family", "cell", "seed",
         "train_seconds", "peak_rss_mb", "peak_tensor_mb", "by_solver_steps", "point"}
 check(all(keys <= set(row) for row in rows), f"every row has {sorted(keys)}")
 check(sorted({(row["family"], row["cell"], row["seed"]) for row in rows}) ==
       sorted((f, f"length={L}", s) for f in ["standard", "attractor"] for L in [6, 10] for s in [0, 1]),
       "one row per family x length x seed")
 att = [row for row in rows if row["family"] == "attractor"]
-check(all(row["by_solver_steps"][0]["mean_solver_steps"] == 0 for row in att), "cap 0 runs no solver step")
+check(all(row["by_solver_steps"][0]["solver_steps_mean"] == 0 for row in att), "cap 0 runs no solver step")
 md = open(os.path.join(out, "results.md")).read()
 check("8 of 8 runs finished" in md and "| length=10 | attractor | 2 |" in md and " ± " in md,
       "results.md has a row per cell with mean ± std over 2 seeds")

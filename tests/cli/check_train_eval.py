@@ -22,15 +22,15 @@ lines = [l for l in out.splitlines() if l.strip()]
 check(len(lines) == 1, "eval --json prints exactly one line")
 r = json.loads(lines[0])
 keys = {"task", "model", "params_total", "token_accuracy", "exact_accuracy", "perplexity", "bits_per_byte",
-        "mean_solver_steps", "breakdown"}
+        "solver_steps_mean", "breakdown"}
 check(keys <= set(r), f"eval --json has {sorted(keys)}")
 check(len(r["breakdown"]) == 8 and "length" in r["breakdown"][0], "parity breakdown has one row per length")
 
 sweep = json.loads(run("eval", "--run", att, "--solver-steps", "0,2,max", "--json").stdout)
 caps = [row["solver_steps_cap"] for row in sweep["by_solver_steps"]]
 check(caps == ["0", "2", "max"], f"by_solver_steps caps {caps}")
-check(sweep["by_solver_steps"][0]["mean_solver_steps"] == 0, "cap 0 uses no solver step")
-check(sweep["by_solver_steps"][1]["mean_solver_steps"] <= 2, "cap 2 uses at most 2 steps")
+check(sweep["by_solver_steps"][0]["solver_steps_mean"] == 0, "cap 0 uses no solver step")
+check(sweep["by_solver_steps"][1]["solver_steps_mean"] <= 2, "cap 2 uses at most 2 steps")
 
 run("plot", att)
 for name in ["loss", "solver_steps", "residual", "internalisation"]:
@@ -58,8 +58,8 @@ fr = json.loads(run("eval", "--run", att, "--solver", "freeze=true", "--solver",
                     "--solver", "method=picard", "--solver", "eval_min_iter=0", "--json").stdout)
 check(fr["solver_overrides"] == {"freeze": True, "eval_tol": 0.5, "method": "picard", "eval_min_iter": 0},
       f"eval --solver records its settings: {fr.get('solver_overrides')}")
-check(fr["mean_solver_steps"] < base["mean_solver_steps"], "a loose eval_tol without a minimum stops the solver earlier: "
-      f"{fr['mean_solver_steps']} vs {base['mean_solver_steps']} steps")
+check(fr["solver_steps_mean"] < base["solver_steps_mean"], "a loose eval_tol without a minimum stops the solver earlier: "
+      f"{fr['solver_steps_mean']} vs {base['solver_steps_mean']} steps")
 check(os.path.exists(os.path.join(att, "eval.solver.json")) and open(os.path.join(att, "eval.json")).read() == own,
       "eval --solver writes eval.solver.json and leaves eval.json alone")
 for arg, named in [("no_such=1", "solver.no_such"), ("freeze", "KEY=VALUE"), ("compact=2", "compact"),

@@ -70,7 +70,7 @@ TEST(Maze, GeneratedMazesAreUniqueShortestPathsFixedBySeed) {
   o.n = 11;
   o.min_path = 12;
   for (double loops : {0.0, 0.3}) {
-    o.loops = loops;
+    o.open_walls = loops;
     auto a = data::generate_maze(30, 9, o), b = data::generate_maze(30, 9, o), c = data::generate_maze(30, 10, o);
     int64_t lo = 1 << 30, hi = 0;
     for (size_t i = 0; i < a.size(); ++i) {

@@ -11,8 +11,8 @@ using namespace eqt;
 namespace {
 
 data::Grid grid(const std::string& s) {
-  data::Grid g{};
-  for (int c = 0; c < 81; ++c) g[c] = s[c] == '.' ? 0 : uint8_t(s[c] - '0');
+  data::Grid g(s.size(), 0);
+  for (size_t c = 0; c < s.size(); ++c) g[c] = s[c] == '.' ? 0 : uint8_t(s[c] - '0');
   return g;
 }
 
@@ -115,7 +115,7 @@ TEST(Sudoku, TaskTargetsAreTheBlanks) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   auto b = task->train_batch(8, gen);
   for (int64_t r = 0; r < 8; ++r) {
-    data::Grid puzzle{}, solution{};
+    data::Grid puzzle(81, 0), solution(81, 0);
     for (int c = 0; c < 81; ++c) {
       const int64_t tok = b.tokens[r][c].item<int64_t>(), tgt = b.targets[r][c].item<int64_t>();
       puzzle[size_t(c)] = uint8_t(tok);
@@ -123,6 +123,62 @@ TEST(Sudoku, TaskTargetsAreTheBlanks) {
     }
     EXPECT_TRUE(data::is_valid_solution(puzzle, solution)) << r;
   }
+}
+
+// Every box shape: generated puzzles are unique, solved by the solver, rated, and hold the
+// clue count asked for; the shuffles keep them valid (and never transpose a 2 x 3 box).
+TEST(Sudoku, EveryBoxShapeGeneratesUniquePuzzlesAndShufflesThem) {
+  for (const std::string shape : {"2x2", "2x3", "3x2", "3x3"}) {
+    const auto box = data::parse_box(shape);
+    const int clues = data::least_clues(box) + 2;
+    auto ps = data::generate_sudoku(10, 5, clues, box);
+    std::mt19937_64 rng(9);
+    int64_t given = 0;
+    for (auto p : ps) {
+      ASSERT_EQ(int(p.puzzle.size()), box.cells()) << shape;
+      auto s = data::solve_sudoku(p.puzzle, 2, box);
+      ASSERT_EQ(s.solutions, 1) << shape;
+      EXPECT_EQ(s.first, p.solution) << shape;
+      EXPECT_TRUE(data::is_valid_solution(p.puzzle, p.solution, box)) << shape;
+      for (auto d : p.puzzle) given += d != 0;
+      for (int k = 0; k < 5; ++k) {
+        data::augment_sudoku(p, rng, box);
+        auto t = data::solve_sudoku(p.puzzle, 2, box);
+        EXPECT_EQ(t.solutions, 1) << shape;
+        EXPECT_TRUE(data::is_valid_solution(p.puzzle, p.solution, box)) << shape << " after a shuffle";
+      }
+    }
+    std::printf("  %s: %.1f clues on average (floor %d)\n", shape.c_str(), double(given) / 10.0, clues);
+    EXPECT_GE(given, 10 * clues) << shape;
+  }
+  // A grid that breaks a 2 x 3 box but no row or column is refused.
+  const auto box = data::parse_box("2x3");
+  data::Grid latin(36);
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 6; ++c) latin[size_t(r * 6 + c)] = uint8_t((r + c) % 6 + 1);  // rows, columns fine
+  EXPECT_FALSE(data::is_valid_solution(data::Grid(36, 0), latin, box));
+  for (const char* bad : {"3x4", "1x1", "2", "x3", "2x", "axb", "2x3x4"})
+    EXPECT_THROW(data::parse_box(bad), std::invalid_argument) << bad;
+}
+
+// The task on 6 x 6 grids: 36 tokens, the blanks asked for, a 6 x 6 file read with its box.
+TEST(Sudoku, TaskOnSixBySixGrids) {
+  auto task = data::make_task("sudoku", {{"n_train", 10}, {"n_test", 4}, {"seed", 2}, {"box", "2x3"}});
+  EXPECT_EQ(task->seq_len(), 36);
+  EXPECT_EQ(task->options()["box"], "2x3");
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto b = task->train_batch(4, gen);
+  EXPECT_EQ(b.tokens.size(1), 36);
+  EXPECT_LE(b.tokens.max().item<int64_t>(), 6);
+  auto ps = data::generate_sudoku(3, 1, 10, data::parse_box("2x3"));
+  const std::string path = ::testing::TempDir() + "eqt_sudoku_6.txt";
+  {
+    std::ofstream f(path);
+    for (const auto& p : ps) f << data::to_string(p.puzzle) << "\n";
+  }
+  EXPECT_EQ(data::load_sudoku(path, data::parse_box("2x3")).size(), 3u);
+  EXPECT_THROW(data::load_sudoku(path), std::invalid_argument);  // 36 characters are no 9 x 9 grid
+  EXPECT_THROW(data::make_task("sudoku", {{"box", "2x3"}, {"min_clues", 3}}), std::invalid_argument);
 }
 
 }  // namespace

@@ -33,9 +33,9 @@ const std::vector<Request> kRequests = {
 std::shared_ptr<models::ModelImpl> loose(const std::string& family, const std::string& positions) {
   auto model = test::trained_tiny(family, positions);
   auto& c = model->config();
-  c.eval_tol = 1e-3;
-  c.eqt_eval_steps = 12;
-  c.eqt_halt_eps = 5e-3;  // rows halt after 1 to 12 steps
+  c.solver.eval_tol = 1e-3;
+  c.eqt.eval_steps = 12;
+  c.eqt.halt_eps = 5e-3;  // rows halt after 1 to 12 steps
   return model;
 }
 
@@ -103,7 +103,7 @@ TEST_P(BatchedDecoding, EveryRowEqualsItsRequestServedAlone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFamilies, BatchedDecoding,
-                         ::testing::Combine(::testing::ValuesIn(test::families()),
+                         ::testing::Combine(::testing::ValuesIn(test::decoding_families()),
                                             ::testing::Values(std::string("rope"), std::string("sinusoidal"))),
                          [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 

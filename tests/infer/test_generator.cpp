@@ -42,7 +42,7 @@ TEST_P(CachedDecoding, EqualsRecomputeOver64Tokens) {
   EXPECT_GT(distinct.size(), 2u);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamilies, CachedDecoding, ::testing::ValuesIn(test::families()),
+INSTANTIATE_TEST_SUITE_P(AllFamilies, CachedDecoding, ::testing::ValuesIn(test::decoding_families()),
                          [](const auto& info) { return info.param; });
 
 TEST(CachedDecoding, SwitchingRefinementOnMidSequenceIsRefused) {

@@ -22,9 +22,9 @@ inline std::shared_ptr<models::ModelImpl> trained_tiny(const std::string& family
                                                       const std::string& positions = "rope") {
   torch::manual_seed(7);
   auto cfg = tiny(family);
-  cfg.positions = positions;
+  cfg.block.positions = positions;
   cfg.max_seq = 128;
-  cfg.train_max_iter = 30;
+  cfg.solver.train_max_iter = 30;
   auto model = models::make_model(cfg);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(3e-3));
   model->train();
@@ -40,10 +40,10 @@ inline std::shared_ptr<models::ModelImpl> trained_tiny(const std::string& family
   }
   model->eval();
   auto& c = model->config();
-  c.eval_tol = 1e-6;
-  c.eval_min_iter = 0;
-  c.eval_max_iter = 300;
-  c.eqt_halt_eps = 0;
+  c.solver.eval_tol = 1e-6;
+  c.solver.eval_min_iter = 0;
+  c.solver.eval_max_iter = 300;
+  c.eqt.halt_eps = 0;
   return model;
 }
 

@@ -36,15 +36,15 @@ TEST(ClosedLoop, CompactedSolveGivesTheSameModelOutput) {
   for (const std::string fam : {"deq", "attractor"}) {
     torch::manual_seed(7);
     auto cfg = test::tiny(fam);
-    cfg.freeze = true;
-    cfg.eval_tol = fam == "deq" ? 1e-6 : 1e-4;  // tolerances at which the rows' step counts differ
+    cfg.solver.freeze = true;
+    cfg.solver.eval_tol = fam == "deq" ? 1e-6 : 1e-4;  // tolerances at which the rows' step counts differ
     auto m = models::make_model(cfg);
     m->eval();
     torch::NoGradGuard ng;
     auto tokens = torch::randint(0, cfg.vocab, {8, 12}, torch::kLong);
     auto on = m->forward(tokens);
     auto off_cfg = cfg;
-    off_cfg.compact = 0;
+    off_cfg.solver.compact = 0;
     auto twin = models::make_model(off_cfg);
     twin->eval();
     for (size_t i = 0; i < m->parameters().size(); ++i) twin->parameters()[i].copy_(m->parameters()[i]);

@@ -10,11 +10,11 @@ namespace {
 
 TEST(Config, RoundTripIsIdentical) {
   models::ModelConfig c = models::ModelConfig::preset("attractor");
-  c.d_model = 48;
-  c.n_heads = 3;
-  c.grad = "ift";
-  c.eqt_alpha = 0.05;
-  c.sample_loops = true;
+  c.block.d_model = 48;
+  c.block.n_heads = 3;
+  c.grad.mode = "ift";
+  c.eqt.alpha = 0.05;
+  c.looped.sample_loops = true;
   auto j = c.to_json();
   auto back = models::ModelConfig::from_json(j);
   EXPECT_EQ(back.to_json(), j);
@@ -71,7 +71,7 @@ TEST(Config, EveryFamilyBuildsWithItsDefaults) {
   // The standard defaults by hand: a tied V x d embedding, per block 4 d^2 attention
   // (q, k, v, o; no biases), 2 * mult * d^2 ReLU^2 MLP and two RMSNorm weights, a final norm.
   const auto s = models::ModelConfig::preset("standard");
-  const int64_t d = s.d_model, hidden = int64_t(s.mlp_mult * double(d));
+  const int64_t d = s.block.d_model, hidden = int64_t(s.block.mlp_mult * double(d));
   const int64_t by_hand = s.vocab * d + s.n_layers * (4 * d * d + 2 * d * hidden + 2 * d) + d;
   EXPECT_EQ(models::make_model(s)->param_total(), by_hand);
 }
@@ -81,8 +81,8 @@ TEST(Config, SavedEqTConfigWithoutReverseMeansTheBlockPredictor) {
   auto j = models::ModelConfig::preset("eqt").to_json();
   EXPECT_EQ(j["eqt"]["reverse"], "attention");  // what new configs get
   j["eqt"].erase("reverse");
-  EXPECT_EQ(models::ModelConfig::from_saved_json(j).eqt_reverse, "block");
-  EXPECT_EQ(models::ModelConfig::from_json(j).eqt_reverse, "attention");  // a user's file: the default
+  EXPECT_EQ(models::ModelConfig::from_saved_json(j).eqt.reverse, "block");
+  EXPECT_EQ(models::ModelConfig::from_json(j).eqt.reverse, "attention");  // a user's file: the default
   auto a = models::ModelConfig::preset("attractor").to_json();
   a["eqt"].erase("reverse");
   EXPECT_EQ(models::ModelConfig::from_saved_json(a).to_json(), models::ModelConfig::from_json(a).to_json());

@@ -17,22 +17,22 @@ double rel_err(const torch::Tensor& got, const torch::Tensor& want) {
 
 TEST(Energy, ReverseAttentionStaysAccurateAtLargeScoreGaps) {
   auto cfg = test::tiny("eqt");
-  cfg.eqt_lambda_rev = 1.0;
-  cfg.eqt_lambda_mask = 0;
-  cfg.eqt_lambda_conf = 0;
-  cfg.eqt_rev_window = 8;
+  cfg.eqt.lambda_rev = 1.0;
+  cfg.eqt.lambda_mask = 0;
+  cfg.eqt.lambda_conf = 0;
+  cfg.eqt.rev_window = 8;
   torch::manual_seed(3);
   models::TokenIO io(cfg);
   models::Energy energy(cfg, io);
   const int64_t B = 4, T = 12;
   auto tokens = torch::randint(0, cfg.vocab, {B, T}, torch::kLong);
-  auto h0 = torch::randn({B, T, cfg.d_model});
+  auto h0 = torch::randn({B, T, cfg.block.d_model});
   auto rev_q = energy->named_parameters()["rev_q.weight"];  // (C, C)
   // The scores s (B, T, W-1) the reverse attention softmaxes (invalid sources at -1e9).
   auto scores = [&]() {
     torch::NoGradGuard ng;
     auto ctx = energy->prepare(tokens, 0, T);
-    auto q = torch::matmul(h0.to(rev_q.scalar_type()), rev_q.t()) / std::sqrt(double(cfg.d_model));  // (B, T, C)
+    auto q = torch::matmul(h0.to(rev_q.scalar_type()), rev_q.t()) / std::sqrt(double(cfg.block.d_model));  // (B, T, C)
     auto s = torch::matmul(q, ctx.keys.t()).gather(2, ctx.src_tok);                                     // (B, T, W-1)
     return std::make_pair(s, ctx.src_valid);
   };

@@ -24,12 +24,12 @@ TEST(EnergyGrad, ClosedFormMatchesAutogradInFloat64) {
   for (const auto& k : cases)
     for (int64_t pos0 : {0, 6}) {
       auto cfg = test::tiny("eqt");
-      cfg.eqt_lambda_rev = k.rev;
-      cfg.eqt_lambda_mask = k.mask;
-      cfg.eqt_lambda_conf = k.conf;
-      cfg.eqt_rev_window = k.window;
-      cfg.eqt_mask_ratio = 0.4;
-      cfg.norm = k.norm;
+      cfg.eqt.lambda_rev = k.rev;
+      cfg.eqt.lambda_mask = k.mask;
+      cfg.eqt.lambda_conf = k.conf;
+      cfg.eqt.rev_window = k.window;
+      cfg.eqt.mask_ratio = 0.4;
+      cfg.block.norm = k.norm;
       torch::manual_seed(7);
       models::TokenIO io(cfg);
       models::Energy energy(cfg, io);
@@ -43,7 +43,7 @@ TEST(EnergyGrad, ClosedFormMatchesAutogradInFloat64) {
       const int64_t B = 2, T = 7;
       auto tokens = torch::randint(0, cfg.vocab, {B, pos0 + T}, torch::kLong);
       auto ctx = energy->prepare(tokens, pos0, T);
-      auto h = torch::randn({B, T, cfg.d_model}, torch::kFloat64).requires_grad_(true);
+      auto h = torch::randn({B, T, cfg.block.d_model}, torch::kFloat64).requires_grad_(true);
       auto e = energy->forward(h, ctx);                                      // (B, T)
       auto want = torch::autograd::grad({e.sum()}, {h})[0];                  // (B, T, C)
       auto [value, got] = energy->value_and_grad(h.detach(), ctx);
@@ -61,13 +61,13 @@ TEST(EnergyGrad, ClosedFormMatchesAutogradInFloat64) {
 
 TEST(EnergyGrad, TheBlockPredictorHasNoClosedForm) {
   auto cfg = test::tiny("eqt");
-  cfg.eqt_reverse = "block";
+  cfg.eqt.reverse = "block";
   models::TokenIO io(cfg);
   models::Energy energy(cfg, io);
   EXPECT_FALSE(energy->has_closed_form());
   auto tokens = torch::randint(0, cfg.vocab, {1, 4}, torch::kLong);
   auto ctx = energy->prepare(tokens, 0, 4);
-  EXPECT_THROW(energy->value_and_grad(torch::randn({1, 4, cfg.d_model}), ctx), c10::Error);
+  EXPECT_THROW(energy->value_and_grad(torch::randn({1, 4, cfg.block.d_model}), ctx), c10::Error);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ class Family : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Family, ChangingTokenTNeverChangesEarlierLogits) {
   auto cfg = test::tiny(GetParam());
-  cfg.eval_tol = 1e-6;
+  cfg.solver.eval_tol = 1e-6;
   torch::manual_seed(2);
   auto model = models::make_model(cfg);
   model->eval();
@@ -38,8 +38,8 @@ TEST_P(Family, ChangingTokenTNeverChangesEarlierLogits) {
 
 TEST_P(Family, DrivesTheLossOnAFixedBatchCloseToZero) {
   auto cfg = test::tiny(GetParam());
-  cfg.init_std = 0.02;
-  cfg.train_tol = 1e-4;  // a training tolerance, as in REFERENCE 2 (3e-4)
+  cfg.block.init_std = 0.02;
+  cfg.solver.train_tol = 1e-4;  // a training tolerance, as in REFERENCE 2 (3e-4)
   torch::manual_seed(3);
   auto model = models::make_model(cfg);
   model->train();
@@ -73,7 +73,7 @@ INSTANTIATE_TEST_SUITE_P(AllFamilies, Family, ::testing::ValuesIn(test::families
 TEST(Equilibria, AttractorAndDEQReachTheirFixedPoints) {
   for (const std::string fam : {"attractor", "deq"}) {
     auto cfg = test::tiny(fam);
-    cfg.eval_tol = 1e-5;
+    cfg.solver.eval_tol = 1e-5;
     torch::manual_seed(4);
     auto model = models::make_model(cfg);
     model->eval();
@@ -85,9 +85,9 @@ TEST(Equilibria, AttractorAndDEQReachTheirFixedPoints) {
     EXPECT_TRUE((out.stats.status == int64_t(solve::Status::Converged)).all().item<bool>());
     EXPECT_LT(out.stats.residual.max().item<double>(), 1e-5);
     // A much tighter Picard solve lands on the same logits.
-    cfg.solver = "picard";
-    cfg.eval_tol = 1e-7;
-    cfg.eval_max_iter = 400;
+    cfg.solver.method = "picard";
+    cfg.solver.eval_tol = 1e-7;
+    cfg.solver.eval_max_iter = 400;
     model->config() = cfg;
     auto tight = model->forward(tokens);
     auto err = ((tight.logits - out.logits).abs().max() / tight.logits.abs().max()).item<double>();
@@ -104,7 +104,7 @@ TEST(Attractor, ZeroSolverStepsDecodeTheProposal) {
   torch::NoGradGuard ng;
   auto tokens = torch::randint(cfg.vocab, {2, 6}, torch::kLong);
   auto full = model->forward(tokens).logits;
-  model->config().eval_max_iter = 0;
+  model->config().solver.eval_max_iter = 0;
   auto proposal = model->forward(tokens).logits;
   EXPECT_FALSE(torch::allclose(full, proposal));  // the head does something
   EXPECT_EQ(model->forward(tokens).stats.steps.sum().item<double>(), 0.0);
@@ -112,8 +112,8 @@ TEST(Attractor, ZeroSolverStepsDecodeTheProposal) {
 
 TEST(EqT, EnergyDecreasesMonotonicallyUnderTheStepBound) {
   auto cfg = test::tiny("eqt");
-  cfg.eqt_eval_steps = 30;
-  cfg.eqt_alpha = 0.02;  // well under 2 / (Lip(grad E) + 1/gamma) for this model
+  cfg.eqt.eval_steps = 30;
+  cfg.eqt.alpha = 0.02;  // well under 2 / (Lip(grad E) + 1/gamma) for this model
   torch::manual_seed(6);
   auto model = models::make_model(cfg);
   model->eval();
@@ -132,20 +132,20 @@ TEST(EqT, ImplicitGradientApproachesTheUnrolledOneAtConvergence) {
   // argmax makes Phi non-smooth where the argmax switches, so it is off here; a strong
   // proximal term (gamma 0.1) makes 200 steps converge to ~1e-8 relative change.
   auto cfg = test::tiny("eqt");
-  cfg.eqt_steps = 200;
-  cfg.eqt_gamma = 0.1;
-  cfg.eqt_alpha = 0.05;
-  cfg.eqt_lambda_conf = 0.0;
-  cfg.eqt_cg_iters = 100;
-  cfg.eqt_cg_tol = 1e-8;
-  cfg.eqt_beta = 0.0;  // compare the CE gradient through the refinement alone
+  cfg.eqt.steps = 200;
+  cfg.eqt.gamma = 0.1;
+  cfg.eqt.alpha = 0.05;
+  cfg.eqt.lambda_conf = 0.0;
+  cfg.eqt.cg_iters = 100;
+  cfg.eqt.cg_tol = 1e-8;
+  cfg.eqt.beta = 0.0;  // compare the CE gradient through the refinement alone
   torch::manual_seed(7);
   auto model = models::make_model(cfg);
   model->train();
   auto tokens = torch::randint(cfg.vocab, {2, 6}, torch::kLong);
   auto targets = torch::randint(cfg.vocab, {2, 6}, torch::kLong);
   auto grads = [&](const std::string& mode) {
-    model->config().eqt_grad = mode;
+    model->config().eqt.grad = mode;
     model->zero_grad();
     auto out = model->forward(tokens);
     torch::cross_entropy_loss(out.logits.reshape({-1, cfg.vocab}), targets.reshape({-1})).backward();
@@ -155,7 +155,7 @@ TEST(EqT, ImplicitGradientApproachesTheUnrolledOneAtConvergence) {
   };
   auto unrolled = grads("unrolled"), implicit = grads("implicit");
   model->eval();
-  model->config().eqt_eval_steps = cfg.eqt_steps;
+  model->config().eqt.eval_steps = cfg.eqt.steps;
   auto settled = model->forward(tokens).stats.residual.max().item<double>();
   std::printf("  last relative change of the refinement: %.2e\n", settled);
   ASSERT_LT(settled, 1e-5);

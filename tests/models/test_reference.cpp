@@ -33,6 +33,7 @@ void check_against_python(models::ModelConfig cfg, const std::string& tag) {
     ASSERT_TRUE(p.value().grad().defined()) << "no gradient reached " << p.key();
     file.tensors.emplace_back("grad." + p.key(), p.value().grad());
   }
+  for (const auto& b : model->named_buffers()) file.tensors.emplace_back("buffer." + b.key(), b.value());
   file.tensors.emplace_back("tokens", tokens);
   file.tensors.emplace_back("targets", targets);
   file.tensors.emplace_back("logits", out.logits.detach());
@@ -51,28 +52,39 @@ INSTANTIATE_TEST_SUITE_P(AllFamilies, Reference, ::testing::ValuesIn(test::famil
 TEST(ReferenceVariants, OtherBlockOptions) {
   // SwiGLU, GELU, LayerNorm, sinusoidal positions, no QK-norm, additive injection, IFT gradients.
   auto looped = test::tiny("looped");
-  looped.mlp = "swiglu";
-  looped.norm = "layer";
-  looped.positions = "sinusoidal";
-  looped.qk_norm = false;
-  looped.inject = "add";
+  looped.block.mlp = "swiglu";
+  looped.block.norm = "layer";
+  looped.block.positions = "sinusoidal";
+  looped.block.qk_norm = false;
+  looped.looped.inject = "add";
   check_against_python(looped, "looped_variant");
   auto gelu = test::tiny("attractor");  // the Attractor reference code's default feed-forward
-  gelu.mlp = "gelu";
+  gelu.block.mlp = "gelu";
   check_against_python(gelu, "attractor_gelu");
   auto attractor = test::tiny("attractor");
-  attractor.grad = "ift";
-  attractor.backward_tol = 1e-7;
-  attractor.backward_max_iter = 200;
+  attractor.grad.mode = "ift";
+  attractor.grad.backward_tol = 1e-7;
+  attractor.grad.backward_max_iter = 200;
   check_against_python(attractor, "attractor_ift");
   auto deq = test::tiny("deq");
-  deq.grad = "ift";
-  deq.backward_tol = 1e-7;
-  deq.backward_max_iter = 200;
-  deq.causal = false;
+  deq.grad.mode = "ift";
+  deq.grad.backward_tol = 1e-7;
+  deq.grad.backward_max_iter = 200;
+  deq.block.causal = false;
   check_against_python(deq, "deq_ift_bidirectional");
+  auto trm_mlp = test::tiny("trm");  // TRM's Sudoku block: an MLP across the 8 positions
+  trm_mlp.trm.mixer = "mlp";
+  trm_mlp.max_seq = 8;
+  trm_mlp.block.mlp = "swiglu";
+  check_against_python(trm_mlp, "trm_mlp_mixer");
+  auto trm_solve = test::tiny("trm");  // the fixed-point variant, phantom gradient k = 2
+  trm_solve.trm.inner = "solve";
+  trm_solve.solver.train_tol = 1e-6;
+  trm_solve.solver.train_min_iter = 0;
+  trm_solve.solver.train_max_iter = 200;
+  check_against_python(trm_solve, "trm_fixed_point");
   auto eqt_block = test::tiny("eqt");  // the legacy reverse predictor (checkpoints before eqt.reverse)
-  eqt_block.eqt_reverse = "block";
+  eqt_block.eqt.reverse = "block";
   check_against_python(eqt_block, "eqt_reverse_block");
 }
 

@@ -27,22 +27,30 @@ TEST(RefineLimits, EqualToTheConfigTheyDescribeAndStateless) {
       auto a = m->forward(tokens, capped(n)).logits;  // (B, T, V)
       EXPECT_EQ(m->config().to_json(), before) << fam << ": the limit changed the model's config";
       // A cap of n, by hand: solver iterations (deq, attractor; min_iter no more than the
-      // cap), refinement steps (eqt), core iterations (looped, at least 1).
+      // cap), refinement steps (eqt), core iterations (looped, at least 1), z_L updates per
+      // cycle (trm, at least 1: its steps are summed over the cycles).
       models::ModelConfig by_hand = cfg;
-      by_hand.eval_max_iter = n;
-      by_hand.eval_min_iter = std::min(cfg.eval_min_iter, n);
-      by_hand.eqt_eval_steps = n;
-      if (fam == "looped") by_hand.loops = std::max<int64_t>(n, 1);
+      by_hand.solver.eval_max_iter = n;
+      by_hand.solver.eval_min_iter = std::min(cfg.solver.eval_min_iter, n);
+      by_hand.eqt.eval_steps = n;
+      if (fam == "looped") by_hand.looped.loops = std::max<int64_t>(n, 1);
+      if (fam == "trm") {  // the inner work per cycle: z_L updates, or solver iterations; at least one
+        by_hand.trm.l_cycles = std::max<int64_t>(n, 1);
+        by_hand.solver.eval_max_iter = std::max<int64_t>(n, 1);
+        by_hand.solver.eval_min_iter = std::min(cfg.solver.eval_min_iter, std::max<int64_t>(n, 1));
+      }
       auto twin = models::make_model(by_hand);
       twin->eval();
       for (size_t i = 0; i < m->parameters().size(); ++i) twin->parameters()[i].copy_(m->parameters()[i]);
+      for (size_t i = 0; i < m->buffers().size(); ++i) twin->buffers()[i].copy_(m->buffers()[i]);  // trm's starts
       auto b = twin->forward(tokens).logits;
       const double err = (a - b).abs().max().item<double>();
       std::printf("%s cap %lld: max |limits - config| %.3g\n", fam.c_str(), (long long)n, err);
       EXPECT_EQ(err, 0.0) << fam << " cap " << n;
       const auto steps = m->forward(tokens, capped(n)).stats.steps;  // (B,) undefined: no loop
       if (steps.defined())
-        EXPECT_LE(steps.max().item<double>(), double(std::max<int64_t>(n, fam == "looped" ? 1 : 0)))
+        EXPECT_LE(steps.max().item<double>(), fam == "trm" ? double(cfg.trm.h_cycles * std::max<int64_t>(n, 1))
+                                                            : double(std::max<int64_t>(n, fam == "looped" ? 1 : 0)))
             << fam << " cap " << n << ": the cap does not bind";
     }
   }

@@ -34,7 +34,7 @@ std::string name_of(const ::testing::TestParamInfo<Case>& i) {
 
 std::shared_ptr<models::ModelImpl> build(const Case& c) {
   auto cfg = test::tiny(c.family);
-  cfg.grad = c.grad;
+  cfg.grad.mode = c.grad;
   torch::manual_seed(7);
   return models::make_model(cfg);
 }

@@ -18,6 +18,7 @@ meta, T = tensor_file.load(path)
 cfg = meta["config"]
 names = [n[len("param."):] for n in T if n.startswith("param.")]
 P = {n: T["param." + n].clone().requires_grad_(True) for n in names}
+P.update({n[len("buffer."):]: t.clone() for n, t in T.items() if n.startswith("buffer.")})  # trm's h_init, l_init
 loss, lg, grads = eqt_ref.forward_loss(P, T["tokens"], T["targets"], cfg, names)
 
 

@@ -1,4 +1,4 @@
-"""An independent PyTorch implementation of eqt's five model families.
+"""An independent PyTorch implementation of eqt's model families.
 
 Written from REFERENCE.md and docs/models.md, not translated from the C++: functional code
 over a dict of named parameters (the C++ parameter names), its own attention, RoPE, norms,
@@ -287,6 +287,50 @@ def forward_loss(P, tokens, targets, cfg, names):
             h = norm(P, f"refine_norm.{l}", hk, "layer")
         lg = logits(P, h, cfg)
         loss = ce(lg, targets) + e["beta"] * esum / cfg["n_layers"]
+    elif fam == "trm":
+        r, b = cfg["trm"], cfg["block"]
+
+        def unit(v, dim=-1):  # TRM's weightless RMS norm, eps 1e-5
+            return v * torch.rsqrt(v.pow(2).mean(dim, keepdim=True) + 1e-5)
+
+        def post_norm_block(name, h):
+            if r["mixer"] == "attention":
+                h = unit(h + attention(P, name + ".attn", h, cfg, b["causal"], b["positions"] == "rope"))
+            else:  # an MLP across positions, its residual normalised over positions
+                t = h.transpose(1, 2)
+                h = unit(t + mlp(P, name + ".token_mlp", t, b["mlp"]), dim=-1).transpose(1, 2)
+            return unit(h + mlp(P, name + ".mlp", h, b["mlp"]))
+
+        def net(h):
+            for i in range(r["layers"]):
+                h = post_norm_block(f"net.{i}", h)
+            return h
+        x = unit(x)
+        B, T, C = x.shape
+        zH, zL = P["h_init"].expand(B, T, C), P["l_init"].expand(B, T, C)
+        for c in range(r["h_cycles"]):
+            last = c == r["h_cycles"] - 1
+            with torch.enable_grad() if last else torch.no_grad():
+                ctx = zH + x
+                if r["inner"] == "unrolled":
+                    for _ in range(r["l_cycles"]):
+                        zL = net(zL + ctx)
+                else:
+                    f = lambda y: net(y + ctx)
+                    with torch.no_grad():
+                        z, _ = anderson(f, zL.detach(), 1e-7, 300)
+                    if last:  # the phantom gradient: k damped re-applications from z*
+                        g = cfg["grad"]
+                        assert g["mode"] == "phantom"
+                        zL = z
+                        for _ in range(g["k"]):
+                            zL = g["tau"] * f(zL) + (1 - g["tau"]) * zL
+                    else:
+                        with torch.no_grad():
+                            zL = f(z)
+                zH = net(zH + zL)
+        lg = logits(P, zH, cfg)
+        loss = ce(lg, targets)
     else:
         raise ValueError(fam)
     grads = torch.autograd.grad(loss, params, allow_unused=True)

@@ -25,12 +25,12 @@ inline std::shared_ptr<data::Task> small_parity(int64_t n_train = 256) {
 inline models::ModelConfig small_config(const std::string& family) {
   auto c = models::ModelConfig::preset(family);
   c.vocab = 2;
-  c.d_model = 16;
-  c.n_heads = 2;
+  c.block.d_model = 16;
+  c.block.n_heads = 2;
   c.n_layers = 1;
-  c.eqt_steps = c.eqt_eval_steps = 2;
-  c.eqt_rev_window = 3;
-  c.train_min_iter = 0;
+  c.eqt.steps = c.eqt.eval_steps = 2;
+  c.eqt.rev_window = 3;
+  c.solver.train_min_iter = 0;
   return c;
 }
 

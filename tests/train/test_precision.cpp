@@ -99,13 +99,13 @@ TEST(PrecisionTolerance, Bf16SolveStopsAtTheFloorNotTheCap) {
   for (const std::string fam : {"attractor", "deq"}) {
     torch::manual_seed(5);
     auto c = test::tiny(fam);
-    c.train_tol = 1e-6;
-    c.train_max_iter = 60;
+    c.solver.train_tol = 1e-6;
+    c.solver.train_max_iter = 60;
     auto model = models::make_model(c);
     model->train();
     auto tokens = torch::randint(0, c.vocab, {8, 12}, torch::kLong);
     auto mean_steps = [&](double floor, bool bf16) {
-      model->config().low_precision_tol = floor;
+      model->config().solver.low_precision_tol = floor;
       util::AutocastScope mixed(torch::kCPU, bf16);
       EXPECT_EQ(util::low_precision_active(torch::kCPU), bf16);
       return model->forward(tokens).stats.steps.mean().item<double>();

@@ -43,7 +43,7 @@ TEST(CopyWeights, ExplicitValuesReplaceTheParameters) {
 TEST(CopyWeights, AnotherArchitectureIsRefusedByName) {
   auto from = models::make_model(small_config("attractor"));
   auto wider_cfg = small_config("attractor");
-  wider_cfg.d_model = 32;
+  wider_cfg.block.d_model = 32;
   auto wider = models::make_model(wider_cfg);
   try {
     train::load_named_tensors(*wider, train::named_tensors(*from), "run 'x'");

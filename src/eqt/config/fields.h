@@ -1,7 +1,8 @@
 // eqt/config/fields.h — declare each configuration field once; derive everything else.
 //
 // A config struct lists its fields in `template <class V> void visit(V& v)` as
-//   v("group.name", member, "help");
+//   v("name", member, "help");              a field
+//   visit_section(v, "group", member);      a nested struct with its own visit(): "group.*"
 // and the visitors below turn that single list into JSON output and JSON input that rejects
 // unknown keys and wrong types by name. Dotted names become nested JSON objects.
 // What it is not: a general reflection library; it knows int64, double, bool and string.
@@ -22,6 +23,23 @@ inline nlohmann::json::json_pointer pointer(const std::string& dotted) {
   for (auto& c : p)
     if (c == '.') c = '/';
   return nlohmann::json::json_pointer(p);
+}
+
+// Forwards a section's fields to the outer visitor under "prefix.name".
+template <class V>
+struct Prefixed {
+  V& outer;
+  std::string prefix;
+  template <class T>
+  void operator()(const std::string& name, T& value, const char* help) {
+    outer(prefix + "." + name, value, help);
+  }
+};
+
+template <class V, class S>
+void visit_section(V& v, const std::string& prefix, S& section) {
+  Prefixed<V> p{v, prefix};
+  section.visit(p);
 }
 
 struct ToJson {

@@ -46,8 +46,9 @@ const std::map<std::string, OptionRule>& option_rules() {
       {"val_windows", {OptionRule::Int, 0, 1e7}},
       {"size", {OptionRule::Int, 5, 201}},
       {"min_path", {OptionRule::Int, 1, 201 * 201}},
-      {"loops", {OptionRule::Real, 0, 1}},
-      {"min_clues", {OptionRule::Int, 17, 80}},
+      {"open_walls", {OptionRule::Real, 0, 1}},
+      {"min_clues", {OptionRule::Int, 1, 80}},  // per box shape in sudoku_task.cpp
+      {"box", {OptionRule::Text}},
       {"augment", {OptionRule::Flag}},
   };
   return rules;
@@ -92,7 +93,16 @@ const std::vector<std::string>& task_names() {
 
 std::string task_choices() { return util::choices(task_names()); }
 
-std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o) {
+std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& given) {
+  nlohmann::json o = given;
+  // Runs of earlier versions saved the maze's wall fraction as "loops", a word that now
+  // means only the looped family's recurrence count.
+  if (name == "maze" && o.is_object() && o.contains("loops")) {
+    if (o.contains("open_walls"))
+      throw std::invalid_argument("maze options give both 'loops' (the earlier name) and 'open_walls'; keep 'open_walls'");
+    o["open_walls"] = o["loops"];
+    o.erase("loops");
+  }
   check_option_types(name, o);
   if (o.contains("test_data") && name != "sudoku" && name != "maze")
     throw std::invalid_argument("--data FILE at evaluation scores a puzzle file (sudoku, maze); a " + name +
@@ -124,11 +134,11 @@ std::shared_ptr<Task> make_task(const std::string& name, const nlohmann::json& o
     return std::make_shared<TextTask>(t);
   }
   if (name == "sudoku") {
-    only_keys(name, o, {"data", "test_data", "n_train", "n_test", "min_clues", "seed", "augment"});
+    only_keys(name, o, {"data", "test_data", "n_train", "n_test", "min_clues", "seed", "augment", "box"});
     return make_sudoku_task(o);
   }
   if (name == "maze") {
-    only_keys(name, o, {"data", "test_data", "size", "min_path", "loops", "n_train", "n_test", "seed", "augment"});
+    only_keys(name, o, {"data", "test_data", "size", "min_path", "open_walls", "n_train", "n_test", "seed", "augment"});
     return make_maze_task(o);
   }
   throw std::invalid_argument("unknown task '" + name + "'; expected " + task_choices());

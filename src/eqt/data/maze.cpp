@@ -101,7 +101,8 @@ bool is_valid_maze_solution(int64_t n, const std::string& grid, const std::strin
 std::vector<Maze> generate_maze(int64_t count, uint64_t seed, const MazeGenOptions& o) {
   if (o.n < 5) throw std::invalid_argument("maze size " + std::to_string(o.n) + " must be >= 5");
   if (o.min_path < 1) throw std::invalid_argument("maze min_path must be >= 1");
-  if (!(o.loops >= 0 && o.loops <= 1)) throw std::invalid_argument("maze loops must be in [0, 1]");
+  if (!(o.open_walls >= 0 && o.open_walls <= 1))
+    throw std::invalid_argument("maze open_walls = " + std::to_string(o.open_walls) + " is invalid; expected a fraction in [0, 1]");
   const int64_t n = o.n;
   std::mt19937_64 rng(seed);
   std::vector<Maze> out;
@@ -110,7 +111,7 @@ std::vector<Maze> generate_maze(int64_t count, uint64_t seed, const MazeGenOptio
     if (++attempts > 1000 * (count + 10))
       throw std::invalid_argument("maze generator: no " + std::to_string(n) + " x " + std::to_string(n) +
                                   " maze has a unique shortest path of >= " + std::to_string(o.min_path) +
-                                  " moves often enough; lower min_path or loops");
+                                  " moves often enough; lower min_path or open_walls");
     std::string g(size_t(n * n), '#');
     // Carve: lattice cells at odd (r, c) inside the border, joined through the wall between.
     std::vector<int64_t> stack{1 * n + 1};
@@ -132,14 +133,14 @@ std::vector<Maze> generate_maze(int64_t count, uint64_t seed, const MazeGenOptio
       g[size_t(next)] = ' ';
       stack.push_back(next);
     }
-    if (o.loops > 0) {  // knock out walls that separate two open cells in a line
+    if (o.open_walls > 0) {  // knock out walls that separate two open cells in a line
       std::uniform_real_distribution<double> u(0, 1);
       for (int64_t r = 1; r < n - 1; ++r)
         for (int64_t c = 1; c < n - 1; ++c) {
           const auto i = size_t(r * n + c);
           if (g[i] != '#') continue;
           const bool horiz = g[i - 1] == ' ' && g[i + 1] == ' ', vert = g[i - size_t(n)] == ' ' && g[i + size_t(n)] == ' ';
-          if ((horiz != vert) && u(rng) < o.loops) g[i] = ' ';
+          if ((horiz != vert) && u(rng) < o.open_walls) g[i] = ' ';
         }
     }
     std::vector<int64_t> open;

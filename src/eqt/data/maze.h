@@ -38,7 +38,7 @@ bool is_valid_maze_solution(int64_t n, const std::string& grid, const std::strin
 struct MazeGenOptions {
   int64_t n = 11;          // side, >= 5
   int64_t min_path = 10;   // minimum moves from S to G
-  double loops = 0.0;      // fraction of removable inner walls knocked out after carving
+  double open_walls = 0.0;  // fraction of removable inner walls knocked out after carving (loops in the maze)
 };
 std::vector<Maze> generate_maze(int64_t count, uint64_t seed, const MazeGenOptions& o);
 

@@ -40,7 +40,7 @@ std::shared_ptr<Task> make_maze_task(const nlohmann::json& o) {
   MazeGenOptions g;
   g.n = o.value("size", g.n);
   g.min_path = o.value("min_path", g.min_path);
-  g.loops = o.value("loops", g.loops);
+  g.open_walls = o.value("open_walls", g.open_walls);
   const uint64_t seed = o.value("seed", uint64_t(0));
   if (n_train < 1 || n_test < 1) throw std::invalid_argument("maze n_train and n_test must be >= 1");
   // test_data (set by `eqt eval --data FILE`): every maze of FILE is the held-out set.
@@ -77,7 +77,7 @@ std::shared_ptr<Task> make_maze_task(const nlohmann::json& o) {
       e = to_example(m);
     };
   nlohmann::json opts = {{"name", "maze"},         {"data", file},   {"size", g.n},   {"min_path", g.min_path},
-                         {"loops", g.loops},       {"n_train", n_train}, {"n_test", n_test}, {"seed", seed},
+                         {"open_walls", g.open_walls},       {"n_train", n_train}, {"n_test", n_test}, {"seed", seed},
                          {"augment", o.value("augment", true)}};
   if (!test_file.empty()) opts["test_data"] = test_file;
   return std::make_shared<GridTask>("maze", int64_t(kAlphabet.size()), std::move(train), std::move(test), aug,

@@ -13,15 +13,17 @@ AttractorImpl::AttractorImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   embed_ = register_module("embed", TokenIO(cfg));
   backbone_ = register_module("backbone", nn::BlockStack(cfg.block_options(), cfg.n_layers));
   auto head = cfg.block_options();
-  head.gates(true).gamma_max(cfg.gamma_max);
-  head_ = register_module("head", nn::BlockStack(head, cfg.head_layers));
+  head.gates(true).gamma_max(cfg.attractor.gamma_max);
+  head_ = register_module("head", nn::BlockStack(head, cfg.attractor.head_layers));
   init_weights();
 }
 
-ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
+ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                                const StartState& start) {
+  check_start(start, "attractor", /*can_start=*/true, /*can_noise=*/false);
   auto c = run_layer(backbone_, embed_->embed(tokens, positions_of(cache, tokens)), cache, "backbone");  // (B, T, C)
   ModelOutput out;
-  const int64_t cap = is_training() ? cfg.train_max_iter : cfg.eval_max_iter;
+  const int64_t cap = is_training() ? cfg.solver.train_max_iter : cfg.solver.eval_max_iter;
   if (cap == 0) {
     out.logits = embed_->logits(c);
     out.stats.steps = torch::zeros({c.size(0)}, torch::kFloat64);
@@ -29,12 +31,26 @@ ModelOutput AttractorImpl::compute(const torch::Tensor& tokens, DecodeCache* cac
   }
   // Incremental: only the new positions are solved for, attending to the cached head states
   // of earlier positions (their equilibria), which are then extended by the new ones.
-  auto [f, eq] = solve_residual(head_, c, cache ? cache->past("head") : nullptr, c.detach(), cfg, is_training());
+  RowNoise noise(start.seeds);
+  auto y0 = start_from(start, c.detach(), &noise, "attractor");  // (B, T, C)
+  auto [f, eq] = solve_residual(head_, c, cache ? cache->past("head") : nullptr, y0, cfg, is_training());
   if (cache) cache->extend(head_, "head", eq.forward.z + c);
   out.logits = embed_->logits(eq.z);
+  out.state = eq.forward.z;
+  out.halt_features = eq.z.mean(1);  // (B, C)
   out.stats = stats_from(eq, f);
-  if (is_training() && cfg.head_jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg.head_jac_reg);
+  if (is_training() && cfg.attractor.jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg.attractor.jac_reg);
   return out;
+}
+
+Family attractor_family() {
+  return {"attractor", "backbone proposes c, a gated head solves y = Head(y + c) - y", /*has_loop=*/true,
+          /*has_solver=*/true, /*has_energy=*/false, /*has_state=*/true, /*can_decode=*/true,
+          /*preset=*/"{}",
+          /*cap_refinement=*/cap_solver_iterations,  // 0: decode the proposal (internalised)
+          /*blocks=*/[](const ModelConfig& c) { return c.n_layers + c.attractor.head_layers; },
+          /*upgrade_saved=*/nullptr,
+          /*make=*/[](const ModelConfig& c) -> std::shared_ptr<ModelImpl> { return std::make_shared<AttractorImpl>(c); }};
 }
 
 }  // namespace eqt::models

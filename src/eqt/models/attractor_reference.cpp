@@ -133,13 +133,13 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
     refuse(where, "embedding_scale " + std::to_string(scale_of("embedding_scale")), "eqt's embeddings are unscaled");
   if (!boolean_in(rc, "", "tie_embeddings", true)) refuse(where, "tie_embeddings false", "eqt ties embedding and unembedding");
   if (!boolean_in(rc, "", "causal", true)) refuse(where, "causal false", "a language model here attends to the past only");
-  cfg.rope_base = 50000.0;  // the reference's default
+  cfg.block.rope_base = 50000.0;  // the reference's default
   if (const auto* r = field(rc, "rope_settings")) {
     if (!r->is_object()) bad("rope_settings", *r, "an object");
     if (!boolean_in(*r, "rope_settings.", "use_rope", true)) refuse(where, "rope_settings.use_rope false", "eqt's attractor uses RoPE");
     const int64_t condense = integer_in(*r, "rope_settings.", "rope_condense_ratio", 1);
     if (condense != 1) refuse(where, "rope_settings.rope_condense_ratio " + std::to_string(condense), "eqt's RoPE is not condensed");
-    cfg.rope_base = real_in(*r, "rope_settings.", "rope_base", 50000.0);
+    cfg.block.rope_base = real_in(*r, "rope_settings.", "rope_base", 50000.0);
   }
   if (str("mlp_class_name", "BaseMLP") != "BaseMLP")
     refuse(where, "mlp_class_name " + str("mlp_class_name", ""), "eqt maps the reference's BaseMLP (fc, nonlinearity, proj) only");
@@ -151,14 +151,14 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
     refuse(where, "layer_scale_init null", "its head has no LayerScale gates; eqt's head is gated");
 
   cfg.vocab = vocab;
-  cfg.d_model = C;
-  cfg.n_heads = H;
-  cfg.mlp = nonlin == "GELU" ? "gelu" : "relu2";
-  cfg.norm = norm == "RMSNorm" ? "rms" : "layer";
-  cfg.positions = "rope";
-  cfg.qk_norm = flag("qk_norm");
-  cfg.causal = true;
-  cfg.gamma_max = real("gamma_max", 1.0);
+  cfg.block.d_model = C;
+  cfg.block.n_heads = H;
+  cfg.block.mlp = nonlin == "GELU" ? "gelu" : "relu2";
+  cfg.block.norm = norm == "RMSNorm" ? "rms" : "layer";
+  cfg.block.positions = "rope";
+  cfg.block.qk_norm = flag("qk_norm");
+  cfg.block.causal = true;
+  cfg.attractor.gamma_max = real("gamma_max", 1.0);
   cfg.max_seq = integer("block_size", kReferenceBlockSize);
   // The solver's knobs, bounded here so that the message names the reference's key.
   auto bounded = [&](const char* key, int64_t lo, int64_t hi) {
@@ -166,9 +166,9 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
     if (v < lo || v > hi) bad(key, rc[key], "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
     return v;
   };
-  if (field(rc, "max_iter")) cfg.eval_max_iter = cfg.train_max_iter = bounded("max_iter", 1, solve::kMaxIterations);
-  if (field(rc, "tol")) cfg.eval_tol = cfg.train_tol = real("tol", 0);
-  if (field(rc, "anderson_m")) cfg.window = bounded("anderson_m", 1, solve::kMaxHistory);  // Anderson's window
+  if (field(rc, "max_iter")) cfg.solver.eval_max_iter = cfg.solver.train_max_iter = bounded("max_iter", 1, solve::kMaxIterations);
+  if (field(rc, "tol")) cfg.solver.eval_tol = cfg.solver.train_tol = real("tol", 0);
+  if (field(rc, "anderson_m")) cfg.solver.window = bounded("anderson_m", 1, solve::kMaxHistory);  // Anderson's window
   const double eps = real("norm_eps", 1e-5);
   if (eps != 1e-6)
     out.notes.push_back("norm_eps " + c10::str(eps) + " becomes eqt's 1e-06: logits move by ~eps / mean(x^2), "
@@ -182,12 +182,12 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
            std::to_string(n_core) + " core blocks are in the state dict");
   if (n_core == 0) refuse(where, "no transformer.core_block.0", "an attractor needs its head");
   cfg.n_layers = n_pre;
-  cfg.head_layers = n_core;
+  cfg.attractor.head_layers = n_core;
   const std::string fc0 = n_pre > 0 ? "transformer.prelude.0.mlp.fc.weight" : "transformer.core_block.0.mlp.fc.weight";
   if (!s.has(fc0)) refuse(where, "no '" + fc0 + "'", "eqt maps the reference's BaseMLP (mlp.fc, mlp.proj)");
   const int64_t hidden = s.t.at(fc0).size(0);
-  cfg.mlp_mult = double(hidden) / double(C);
-  if (int64_t(cfg.mlp_mult * double(C)) != hidden) cfg.mlp_mult = std::nextafter(cfg.mlp_mult, 1e9);
+  cfg.block.mlp_mult = double(hidden) / double(C);
+  if (int64_t(cfg.block.mlp_mult * double(C)) != hidden) cfg.block.mlp_mult = std::nextafter(cfg.block.mlp_mult, 1e9);
 
   auto& t = out.tensors;
   t.emplace_back("embed.table", s.take("transformer.wte.weight", {rows, C}).narrow(0, 0, vocab).clone());
@@ -197,7 +197,7 @@ ReferenceImport map_attractor_reference(const nlohmann::json& rc, const std::vec
   }
   auto norm_into = [&](const std::string& from, const std::string& to) {
     t.emplace_back(to + ".weight", s.take(from + ".weight", {C}));
-    if (cfg.norm == "layer")
+    if (cfg.block.norm == "layer")
       t.emplace_back(to + ".bias", s.has(from + ".bias") ? s.take(from + ".bias", {C}) : torch::zeros({C}));
   };
   auto block_into = [&](const std::string& from, const std::string& to, bool gated) {

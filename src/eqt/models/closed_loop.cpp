@@ -46,6 +46,11 @@ solve::RowMap residual_rows(nn::BlockStack stack, torch::Tensor c, const std::ve
   };
 }
 
+void cap_solver_iterations(ModelConfig& c, int64_t n) {
+  c.solver.eval_max_iter = n;
+  c.solver.eval_min_iter = std::min(c.solver.eval_min_iter, n);
+}
+
 ResidualSolve solve_residual(nn::BlockStack stack, torch::Tensor c, const std::vector<nn::KVCache>* past,
                              const torch::Tensor& z0, const ModelConfig& cfg, bool training) {
   ResidualSolve r;

@@ -33,6 +33,9 @@ solve::RowMap residual_rows(nn::BlockStack stack, torch::Tensor c, const std::ve
 // handing the solver residual_rows so that frozen rows leave the batch. While bf16 autocast
 // is on, the tolerance is at least cfg.low_precision_tol (ModelConfig::solver_options).
 // Returns the map as well: stats_from and jacobian_penalty take it.
+// Their refinement cap (family.h): n solver iterations at inference, 0 decodes without a solve.
+void cap_solver_iterations(ModelConfig& c, int64_t n);
+
 struct ResidualSolve {
   solve::Map f;
   grad::Equilibrium eq;

@@ -14,28 +14,45 @@ namespace eqt::models {
 
 DEQImpl::DEQImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   embed_ = register_module("embed", TokenIO(cfg));
-  inject_ = register_module("inject", torch::nn::Linear(torch::nn::LinearOptions(cfg.d_model, cfg.d_model).bias(false)));
-  inject_norm_ = register_module("inject_norm", nn::Norm(nn::NormOptions(cfg.d_model, cfg.norm)));
-  core_ = register_module("core", nn::BlockStack(cfg.block_options(), cfg.deq_layers));
+  inject_ = register_module("inject", torch::nn::Linear(torch::nn::LinearOptions(cfg.block.d_model, cfg.block.d_model).bias(false)));
+  inject_norm_ = register_module("inject_norm", nn::Norm(nn::NormOptions(cfg.block.d_model, cfg.block.norm)));
+  core_ = register_module("core", nn::BlockStack(cfg.block_options(), cfg.deq.layers));
   init_weights();
 }
 
-ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) {
+ModelOutput DEQImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                                const StartState& start) {
+  check_start(start, "deq", /*can_start=*/true, /*can_noise=*/false);
   auto u = inject_norm_(inject_(embed_->embed(tokens, positions_of(cache, tokens))));  // (B, T, C) injection
   ModelOutput out;
-  const int64_t cap = is_training() ? cfg.train_max_iter : cfg.eval_max_iter;
+  const int64_t cap = is_training() ? cfg.solver.train_max_iter : cfg.solver.eval_max_iter;
   if (cap == 0) {  // no solve: decode f(0) = core(u), the first step of the iteration
     out.logits = embed_->logits(run_layer(core_, u, cache, "core"));
     return out;
   }
   // Incremental: the new positions only, attending to the cached core states of earlier
   // positions at their equilibria.
-  auto [f, eq] = solve_residual(core_, u, cache ? cache->past("core") : nullptr, torch::zeros_like(u), cfg, is_training());
+  RowNoise noise(start.seeds);
+  auto z0 = start_from(start, torch::zeros_like(u), &noise, "deq");  // (B, T, C)
+  auto [f, eq] = solve_residual(core_, u, cache ? cache->past("core") : nullptr, z0, cfg, is_training());
   if (cache) cache->extend(core_, "core", eq.forward.z + u);
   out.logits = embed_->logits(eq.z);
+  out.state = eq.forward.z;
+  out.halt_features = eq.z.mean(1);  // (B, C)
   out.stats = stats_from(eq, f);
-  if (is_training() && cfg.jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg.jac_reg);
+  if (is_training() && cfg.deq.jac_reg > 0) out.aux_loss = jacobian_penalty(f, eq.forward.z, cfg.deq.jac_reg);
   return out;
+}
+
+Family deq_family() {
+  return {"deq", "solve z = core(z + inject(x)) from z = 0", /*has_loop=*/true, /*has_solver=*/true,
+          /*has_energy=*/false, /*has_state=*/true, /*can_decode=*/true,
+          // REFERENCE 4: DEQs train with the exact implicit gradient.
+          /*preset=*/R"({"grad": {"mode": "ift"}})",
+          /*cap_refinement=*/cap_solver_iterations,
+          /*blocks=*/[](const ModelConfig& c) { return c.deq.layers; },
+          /*upgrade_saved=*/nullptr,
+          /*make=*/[](const ModelConfig& c) -> std::shared_ptr<ModelImpl> { return std::make_shared<DEQImpl>(c); }};
 }
 
 }  // namespace eqt::models

@@ -20,20 +20,20 @@ torch::Tensor masked_positions(const torch::Tensor& pos, double ratio, const tor
 }
 
 EnergyImpl::EnergyImpl(const ModelConfig& cfg, TokenIO io) : cfg_(cfg), io_(std::move(io)) {
-  const int64_t C = cfg.d_model;
+  const int64_t C = cfg.block.d_model;
   auto lin = [&](const char* name) {
     return register_module(name, torch::nn::Linear(torch::nn::LinearOptions(C, C).bias(false)));
   };
   rev_in_ = lin("rev_in");
-  if (cfg.eqt_reverse == "attention") {
+  if (cfg.eqt.reverse == "attention") {
     rev_q_ = lin("rev_q");
     rev_k_ = lin("rev_k");
     rev_v_ = lin("rev_v");
-    rev_pos_ = register_parameter("rev_pos", torch::randn({cfg.eqt_rev_window, C}) * cfg.init_std);
+    rev_pos_ = register_parameter("rev_pos", torch::randn({cfg.eqt.rev_window, C}) * cfg.block.init_std);
   } else {
-    nn::BlockOptions bo(C, cfg.n_heads);
-    bo.attn().causal(true).rope(true).qk_norm(cfg.qk_norm);
-    bo.norm(cfg.norm).mlp(cfg.mlp).mlp_mult(cfg.mlp_mult);
+    nn::BlockOptions bo(C, cfg.block.n_heads);
+    bo.attn().causal(true).rope(true).qk_norm(cfg.block.qk_norm);
+    bo.norm(cfg.block.norm).mlp(cfg.block.mlp).mlp_mult(cfg.block.mlp_mult);
     rev_block_ = register_module("rev_block", nn::Block(bo));
   }
   mask_up_ = lin("mask_up");
@@ -43,7 +43,7 @@ EnergyImpl::EnergyImpl(const ModelConfig& cfg, TokenIO io) : cfg_(cfg), io_(std:
 EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T, const torch::Tensor& offset) {
   TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) == pos0 + T, "energy: ", tokens.size(1),
               " tokens for positions up to ", pos0 + T);
-  const int64_t B = tokens.size(0), W = cfg_.eqt_rev_window, C = cfg_.d_model;
+  const int64_t B = tokens.size(0), W = cfg_.eqt.rev_window, C = cfg_.block.d_model;
   const auto dev = tokens.device();
   const auto fopt = io_->table().options();
   auto lopt = torch::TensorOptions().dtype(torch::kInt64).device(dev);
@@ -57,26 +57,26 @@ EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int
     // Rows differ in which positions the masked-prediction term covers: it runs at every
     // position, weighted 0 / 1 per row (a decode step has T = 1: nothing to skip).
     ctx.mask_idx = torch::arange(T, lopt);
-    ctx.mask_w = masked_positions(t, cfg_.eqt_mask_ratio, fopt);  // (B, T)
+    ctx.mask_w = masked_positions(t, cfg_.eqt.mask_ratio, fopt);  // (B, T)
   } else {
     // The masked-prediction head runs at its positions only (~mask_ratio of them).
-    ctx.mask_idx = masked_positions(pos0, T, cfg_.eqt_mask_ratio, torch::TensorOptions(torch::kFloat32))
+    ctx.mask_idx = masked_positions(pos0, T, cfg_.eqt.mask_ratio, torch::TensorOptions(torch::kFloat32))
                        .nonzero()
                        .flatten()
                        .to(dev);
   }
   ctx.mask_tgt = tokens.narrow(1, pos0, T).index_select(1, ctx.mask_idx);
-  if (cfg_.eqt_lambda_rev == 0) return ctx;
+  if (cfg_.eqt.lambda_rev == 0) return ctx;
   auto j = torch::arange(W, lopt);                             // (W,) target offsets
   auto tgt_col = col.unsqueeze(1) - 1 - j.unsqueeze(0);        // (T, W) column of x_{t-1-j}
   ctx.rev_valid = (t.unsqueeze(-1) - 1 - j >= 0).to(fopt.dtype());  // (T, W) or (B, T, W)
   ctx.rev_tgt = tokens.index({Slice(), tgt_col.clamp_min(0).flatten()}).view({B, T, W});
-  if (cfg_.eqt_reverse == "attention") ctx.pos_logits = torch::matmul(rev_pos_, io_->table().t());  // (W, V)
+  if (cfg_.eqt.reverse == "attention") ctx.pos_logits = torch::matmul(rev_pos_, io_->table().t());  // (W, V)
   if (W == 1) return ctx;  // one target, predicted from h_t alone: no window of sources
   auto i = torch::arange(1, W, lopt);                          // (W-1,) source offsets
   auto src_col = col.unsqueeze(1) - i.unsqueeze(0);            // (T, W-1) column of x_{t-i}
   auto src_tok = tokens.index({Slice(), src_col.clamp_min(0).flatten()});  // (B, T*(W-1))
-  if (cfg_.eqt_reverse == "attention") {
+  if (cfg_.eqt.reverse == "attention") {
     const auto& E = io_->table();                                   // (V, C)
     ctx.src_valid = t.unsqueeze(-1) - i >= 0;                       // (T, W-1) or (B, T, W-1)
     ctx.src_tok = src_tok.view({B, T, W - 1});
@@ -90,7 +90,7 @@ EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int
 }
 
 torch::Tensor EnergyImpl::reverse_attention(const torch::Tensor& h, const EnergyContext& ctx, ReverseWindow* keep) {
-  const int64_t C = h.size(2), W = cfg_.eqt_rev_window;
+  const int64_t C = h.size(2), W = cfg_.eqt.rev_window;
   const auto& E = io_->table();                                                        // (V, C)
   auto logits = torch::matmul(rev_in_(h), E.t()).unsqueeze(2) + ctx.pos_logits;        // (B, T, W, V)
   if (W > 1) {
@@ -120,7 +120,7 @@ torch::Tensor EnergyImpl::reverse_attention(const torch::Tensor& h, const Energy
 }
 
 torch::Tensor EnergyImpl::reverse_block(const torch::Tensor& h, const EnergyContext& ctx) {
-  const int64_t B = h.size(0), T = h.size(1), C = h.size(2), W = cfg_.eqt_rev_window;
+  const int64_t B = h.size(0), T = h.size(1), C = h.size(2), W = cfg_.eqt.rev_window;
   auto first = rev_in_(h).unsqueeze(2);                                          // (B, T, 1, C)
   auto seq = W == 1 ? first : torch::cat({first, ctx.past}, 2);                  // (B, T, W, C)
   return torch::log_softmax(io_->logits(rev_block_(seq.reshape({B * T, W, C})).view({B, T, W, C})), -1);
@@ -130,24 +130,24 @@ torch::Tensor EnergyImpl::forward(const torch::Tensor& h, const EnergyContext& c
   const int64_t B = h.size(0), T = h.size(1);
   TORCH_CHECK(T == ctx.T, "energy: h has ", T, " positions, the context ", ctx.T);
   torch::Tensor e = torch::zeros({B, T}, h.options());
-  if (cfg_.eqt_lambda_rev != 0) {
-    auto logp = cfg_.eqt_reverse == "attention" ? reverse_attention(h, ctx) : reverse_block(h, ctx);  // (B, T, W, V)
+  if (cfg_.eqt.lambda_rev != 0) {
+    auto logp = cfg_.eqt.reverse == "attention" ? reverse_attention(h, ctx) : reverse_block(h, ctx);  // (B, T, W, V)
     auto nll = -logp.gather(3, ctx.rev_tgt.unsqueeze(3)).squeeze(3);                               // (B, T, W)
     auto rev = (nll * ctx.rev_valid).sum(2) / ctx.rev_valid.sum(-1).clamp_min(1.0);                // (B, T)
-    e = e + cfg_.eqt_lambda_rev * rev;
+    e = e + cfg_.eqt.lambda_rev * rev;
   }
-  if (cfg_.eqt_lambda_mask != 0 && ctx.mask_idx.numel() > 0) {
+  if (cfg_.eqt.lambda_mask != 0 && ctx.mask_idx.numel() > 0) {
     auto hm = h.index_select(1, ctx.mask_idx);                                                  // (B, n, C)
     auto logp = torch::log_softmax(io_->logits(mask_down_(torch::silu(mask_up_(hm)))), -1);    // (B, n, V)
     auto nll = -logp.gather(2, ctx.mask_tgt.unsqueeze(2)).squeeze(2);                           // (B, n)
     if (ctx.mask_w.defined()) nll = nll * ctx.mask_w;
-    e = e.index_add(1, ctx.mask_idx, (cfg_.eqt_lambda_mask * nll).to(e.scalar_type()));  // bf16 autocast: nll may be lower
+    e = e.index_add(1, ctx.mask_idx, (cfg_.eqt.lambda_mask * nll).to(e.scalar_type()));  // bf16 autocast: nll may be lower
   }
-  if (cfg_.eqt_lambda_conf != 0) {
+  if (cfg_.eqt.lambda_conf != 0) {
     auto logp = torch::log_softmax(io_->logits(h), -1);  // (B, T, V)
     auto entropy = -(logp.exp() * logp).sum(-1);         // (B, T)
     auto top = std::get<0>(logp.max(-1));                // (B, T) log p(argmax)
-    e = e + cfg_.eqt_lambda_conf * (entropy - top);
+    e = e + cfg_.eqt.lambda_conf * (entropy - top);
   }
   return e;
 }

@@ -60,7 +60,7 @@ class EnergyImpl : public torch::nn::Module {
   // through it (inference, the implicit mode's forward steps), at about half autograd's
   // cost in small operations. The attention reverse predictor only (has_closed_form()).
   std::pair<torch::Tensor, torch::Tensor> value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
-  bool has_closed_form() const { return cfg_.eqt_reverse == "attention"; }
+  bool has_closed_form() const { return cfg_.eqt.reverse == "attention"; }
 
  private:
   // The window attention's pieces that its closed-form adjoint reuses (W > 1).

@@ -24,7 +24,7 @@ torch::Tensor suffix_sum(const torch::Tensor& x, int64_t dim) { return x.flip(di
 }  // namespace
 
 std::pair<torch::Tensor, torch::Tensor> EnergyImpl::value_and_grad(const torch::Tensor& h, const EnergyContext& ctx) {
-  TORCH_CHECK(has_closed_form(), "energy: no closed-form gradient for eqt.reverse = ", cfg_.eqt_reverse);
+  TORCH_CHECK(has_closed_form(), "energy: no closed-form gradient for eqt.reverse = ", cfg_.eqt.reverse);
   TORCH_CHECK(h.size(1) == ctx.T, "energy: h has ", h.size(1), " positions, the context ", ctx.T);
   torch::NoGradGuard ng;
   torch::Tensor e = torch::zeros({h.size(0), h.size(1)}, h.options()), g = torch::zeros_like(h);
@@ -32,15 +32,15 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::value_and_grad(const torch::
     e = e + term.first;
     g = g + term.second;
   };
-  if (cfg_.eqt_lambda_rev != 0) add(reverse_value_and_grad(h, ctx));
-  if (cfg_.eqt_lambda_mask != 0 && ctx.mask_idx.numel() > 0) add(mask_value_and_grad(h, ctx));
-  if (cfg_.eqt_lambda_conf != 0) add(confidence_value_and_grad(h));
+  if (cfg_.eqt.lambda_rev != 0) add(reverse_value_and_grad(h, ctx));
+  if (cfg_.eqt.lambda_mask != 0 && ctx.mask_idx.numel() > 0) add(mask_value_and_grad(h, ctx));
+  if (cfg_.eqt.lambda_conf != 0) add(confidence_value_and_grad(h));
   return {e, g};
 }
 
 std::pair<torch::Tensor, torch::Tensor> EnergyImpl::reverse_value_and_grad(const torch::Tensor& h,
                                                                            const EnergyContext& ctx) {
-  const int64_t C = h.size(2), W = cfg_.eqt_rev_window;
+  const int64_t C = h.size(2), W = cfg_.eqt.rev_window;
   const auto& E = io_->table();                                                  // (V, C)
   ReverseWindow win;                                                             // the forward's pieces
   auto logp = reverse_attention(h, ctx, &win);                                   // (B, T, W, V)
@@ -63,7 +63,7 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::reverse_value_and_grad(const
                    .scatter_add(2, ctx.src_tok, ds.to(h.scalar_type()));  // (B, T, V); ds is bf16 under autocast
     dh = dh + torch::matmul(torch::matmul(dqk, ctx.keys) / std::sqrt(double(C)), rev_q_->weight);
   }
-  return {cfg_.eqt_lambda_rev * value, cfg_.eqt_lambda_rev * dh};
+  return {cfg_.eqt.lambda_rev * value, cfg_.eqt.lambda_rev * dh};
 }
 
 std::pair<torch::Tensor, torch::Tensor> EnergyImpl::mask_value_and_grad(const torch::Tensor& h,
@@ -82,7 +82,7 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::mask_value_and_grad(const to
   auto dz2 = io_->logits_vjp(z2, dnll);                             // (B, n, C)
   auto dz1 = torch::matmul(dz2, mask_down_->weight) * sig * (1 + z1 * (1 - sig));  // silu' = s (1 + x (1 - s))
   auto dhm = torch::matmul(dz1, mask_up_->weight);                   // (B, n, C)
-  const double l = cfg_.eqt_lambda_mask;
+  const double l = cfg_.eqt.lambda_mask;
   // index_add needs one dtype: under bf16 autocast nll and dhm come out of bf16 products.
   auto value = torch::zeros({h.size(0), h.size(1)}, h.options()).index_add(1, ctx.mask_idx, (l * nll).to(h.scalar_type()));
   return {value, torch::zeros_like(h).index_add(1, ctx.mask_idx, (l * dhm).to(h.scalar_type()))};
@@ -95,7 +95,7 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::confidence_value_and_grad(co
   auto H = -(p * logp).sum(-1, true);                   // (B, T, 1)
   auto [top, a] = logp.max(-1, true);                   // (B, T, 1) each
   auto dz = (p * (1 - logp - H)).scatter_add(-1, a, -torch::ones_like(top));
-  const double l = cfg_.eqt_lambda_conf;
+  const double l = cfg_.eqt.lambda_conf;
   return {l * (H - top).squeeze(-1), l * io_->logits_vjp(h, dz)};
 }
 

@@ -48,7 +48,7 @@ torch::Tensor energy_grad(Energy& energy, const torch::Tensor& h, const EnergyCo
 Refined refine(Energy& energy, const torch::Tensor& f, const EnergyContext& ctx, const ModelConfig& c, int64_t K,
                bool record, bool final_graph, bool want_trace) {
   const int64_t B = f.size(0);
-  const double alpha = c.eqt_alpha, gamma = c.eqt_gamma;
+  const double alpha = c.eqt.alpha, gamma = c.eqt.gamma;
   Refined r;
   torch::Tensor h = record ? f : f.detach();
   torch::Tensor fd = f.detach();
@@ -64,7 +64,7 @@ Refined refine(Energy& energy, const torch::Tensor& f, const EnergyContext& ctx,
     auto g = energy_grad(energy, h, ctx, record, &e);
     if (want_trace) trace.push_back(phi(e, h));
     auto step = alpha * (g + (h - (record ? f : fd)) / gamma);  // (B, T, C)
-    const bool halting = c.eqt_halt_eps > 0, last = k + 1 == K;
+    const bool halting = c.eqt.halt_eps > 0, last = k + 1 == K;
     torch::Tensor rel;  // (B,) relative change: every step when halting, else only the last
     if (halting || last) {
       torch::NoGradGuard ng;
@@ -84,7 +84,7 @@ Refined refine(Energy& energy, const torch::Tensor& f, const EnergyContext& ctx,
     }
     r.steps = r.steps + active.to(torch::kFloat64).cpu();
     r.change = torch::where(active.cpu(), rel, r.change);
-    active = active & (rel >= c.eqt_halt_eps).to(active.device());
+    active = active & (rel >= c.eqt.halt_eps).to(active.device());
     if (!active.any().item<bool>()) break;
   }
   if (want_trace || final_graph) {
@@ -105,7 +105,7 @@ EqTImpl::EqTImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   torch::nn::ModuleList blocks, norms;  // parameter names blocks.i.*, refine_norm.i.*
   for (int64_t i = 0; i < cfg.n_layers; ++i) {
     blocks_.push_back(nn::Block(bo));
-    out_norms_.push_back(nn::Norm(nn::NormOptions(cfg.d_model, "layer")));
+    out_norms_.push_back(nn::Norm(nn::NormOptions(cfg.block.d_model, "layer")));
     blocks->push_back(blocks_.back());
     norms->push_back(out_norms_.back());
   }
@@ -115,28 +115,31 @@ EqTImpl::EqTImpl(const ModelConfig& cfg) : ModelImpl(cfg) {
   init_weights();
 }
 
-ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache, const ModelConfig& cfg) {
+ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache, const ModelConfig& cfg,
+                                const StartState& start) {
+  // The refinement starts each block at its own output f (h0 = f): no state to restart yet.
+  check_start(start, "eqt", /*can_start=*/false, /*can_noise=*/false);
   // Incremental: each block attends to the cached refined states of earlier positions, and
   // the refinement runs for the new positions only: e_t depends on h_t and tokens <= t, so
   // a position's refinement never reads a later or an earlier state (energy.h).
   const int64_t pos0 = cache ? cache->length : 0;
   const torch::Tensor tokens = cache ? cache->with(new_tokens) : new_tokens;  // (B, pos0 + T)
   const bool training = is_training() && torch::GradMode::is_enabled();
-  const int64_t K = is_training() ? cfg.eqt_steps : cfg.eqt_eval_steps;
-  const bool implicit = training && cfg.eqt_grad == "implicit";
+  const int64_t K = is_training() ? cfg.eqt.steps : cfg.eqt.eval_steps;
+  const bool implicit = training && cfg.eqt.grad == "implicit";
   auto h = embed_->embed(new_tokens, positions_of(cache, new_tokens));  // (B, T, C)
   const int64_t B = h.size(0);
   ModelOutput out;
   torch::Tensor steps = torch::zeros({B}, torch::kFloat64), change = torch::zeros({B}, torch::kFloat64);
   torch::Tensor energy_sum;  // scalar: sum over layers of mean e(h_K)
   EnergyContext ctx;         // the energy's token side, shared by every layer and step
-  if (K > 0 || (training && cfg.eqt_beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1), cache ? cache->offset : torch::Tensor());
+  if (K > 0 || (training && cfg.eqt.beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1), cache ? cache->offset : torch::Tensor());
   for (size_t l = 0; l < blocks_.size(); ++l) {
     auto f = run_layer(blocks_[l], h, cache, "blocks." + std::to_string(l));
     torch::Tensor hk = f;
     torch::Tensor e_loss;  // (B, T) e(h_K) with its graph, when refine already has it
     if (K > 0) {
-      const bool record = training && !implicit, final_graph = record && cfg.eqt_beta > 0;
+      const bool record = training && !implicit, final_graph = record && cfg.eqt.beta > 0;
       auto r = refine(energy_, f, ctx, cfg, K, record, final_graph, /*want_trace=*/cache == nullptr && l == 0);
       if (final_graph) e_loss = r.e_final;
       hk = r.h;
@@ -147,27 +150,42 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
         // y = h_K - gamma (grad E(h_K) + (h_K - f) / gamma) = f - gamma grad E(h_K): value ~ h_K
         // at the minimiser, with a graph to theta (through grad E) and to f.
         auto hh = r.h.detach().requires_grad_(true);
-        auto y = f - cfg.eqt_gamma * energy_grad(energy_, hh, ctx, /*create_graph=*/true);
+        auto y = f - cfg.eqt.gamma * energy_grad(energy_, hh, ctx, /*create_graph=*/true);
         auto energy = energy_;
         if (!out.stats.backward) out.stats.backward = std::make_shared<grad::BackwardStats>();
         hk = grad::attach_backward(
             y, grad::proximal_transform(
                    [energy, ctx](const torch::Tensor& x) mutable { return energy_grad(energy, x, ctx, true); },
-                   r.h, cfg.eqt_gamma, cfg.eqt_cg_iters, cfg.eqt_cg_tol, out.stats.backward));
+                   r.h, cfg.eqt.gamma, cfg.eqt.cg_iters, cfg.eqt.cg_tol, out.stats.backward));
       }
     }
-    if (training && cfg.eqt_beta > 0) {
+    if (training && cfg.eqt.beta > 0) {
       auto e = (e_loss.defined() ? e_loss : energy_->forward(hk, ctx)).mean();
       energy_sum = energy_sum.defined() ? energy_sum + e : e;
     }
     h = out_norms_[l](hk);
   }
   out.logits = embed_->logits(h);
-  if (energy_sum.defined()) out.aux_loss = cfg.eqt_beta * energy_sum / double(blocks_.size());
+  if (energy_sum.defined()) out.aux_loss = cfg.eqt.beta * energy_sum / double(blocks_.size());
   const double L = std::max<double>(1.0, double(blocks_.size()));
   out.stats.steps = steps / L;
   out.stats.residual = change / L;
   return out;
+}
+
+Family eqt_family() {
+  return {"eqt", "per block: gradient descent on a learned energy with a proximal term", /*has_loop=*/true,
+          /*has_solver=*/false, /*has_energy=*/true, /*has_state=*/false, /*can_decode=*/true,
+          /*preset=*/"{}",
+          /*cap_refinement=*/[](ModelConfig& c, int64_t n) { c.eqt.eval_steps = n; },  // 0: no refinement
+          /*blocks=*/[](const ModelConfig& c) { return c.n_layers; },
+          // eqt.reverse appeared with the attention predictor; earlier EqT checkpoints hold
+          // the reverse block's weights.
+          /*upgrade_saved=*/
+          [](nlohmann::json& j) {
+            if (!(j.contains("eqt") && j["eqt"].is_object() && j["eqt"].contains("reverse"))) j["eqt"]["reverse"] = "block";
+          },
+          /*make=*/[](const ModelConfig& c) -> std::shared_ptr<ModelImpl> { return std::make_shared<EqTImpl>(c); }};
 }
 
 }  // namespace eqt::models

@@ -5,20 +5,32 @@
 //   deq        embed -> u = Norm(W e) -> solve z = core(z + u) - z from z = 0 -> logits
 //   attractor  embed -> backbone = c -> solve y = Head(y + c) - y from y = c -> logits
 //   eqt        embed -> per block: f = block(h), h = refine(f) on a learned energy -> logits
+//   trm        x = rms(embed) -> T cycles of (n x z_L = L(z_L + z_H + x), z_H = L(z_H + z_L)) -> logits(z_H)
 #pragma once
 
 #include "eqt/models/closed_loop.h"
 #include "eqt/models/energy.h"
+#include "eqt/models/family.h"
 #include "eqt/models/model.h"
+#include "eqt/nn/post_norm_block.h"
 
 namespace eqt::models {
+
+// Each family's row of the family table (family.h), defined beside its class.
+Family standard_family();
+Family looped_family();
+Family deq_family();
+Family attractor_family();
+Family eqt_family();
+Family trm_family();
 
 class StandardImpl : public ModelImpl {
  public:
   explicit StandardImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                      const StartState& start) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -30,7 +42,8 @@ class LoopedImpl : public ModelImpl {
   explicit LoopedImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                      const StartState& start) override;
 
  private:
   // One core iteration i on state s with injection e (cached under "core.<i>").
@@ -45,7 +58,8 @@ class DEQImpl : public ModelImpl {
   explicit DEQImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                      const StartState& start) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -59,7 +73,8 @@ class AttractorImpl : public ModelImpl {
   explicit AttractorImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                      const StartState& start) override;
 
  private:
   TokenIO embed_{nullptr};
@@ -71,13 +86,29 @@ class EqTImpl : public ModelImpl {
   explicit EqTImpl(const ModelConfig& cfg);
 
  protected:
-  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) override;
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                      const StartState& start) override;
 
  private:
   TokenIO embed_{nullptr};
   std::vector<nn::Block> blocks_;
   std::vector<nn::Norm> out_norms_;  // LayerNorm after each refinement
   Energy energy_{nullptr};
+};
+
+class TRMImpl : public ModelImpl {
+ public:
+  explicit TRMImpl(const ModelConfig& cfg);
+
+ protected:
+  ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                      const StartState& start) override;
+
+ private:
+  torch::Tensor net(torch::Tensor h);  // the shared net's blocks in order: (B, T, C) -> (B, T, C)
+  TokenIO embed_{nullptr};
+  std::vector<nn::PostNormBlock> net_;
+  torch::Tensor h_init_, l_init_;  // (C,) the family's start of z_H and z_L
 };
 
 }  // namespace eqt::models

@@ -1,6 +1,8 @@
-// eqt/models/family.cpp — see family.h. The only place in src/ that spells family names.
+// eqt/models/family.cpp — see family.h. Each row is written beside its family's class
+// (models/<name>.cpp); this file only orders them.
 #include "eqt/models/family.h"
 
+#include "eqt/models/families.h"
 #include "eqt/util/choices.h"
 
 #include <stdexcept>
@@ -8,18 +10,13 @@
 namespace eqt::models {
 
 const std::vector<Family>& family_table() {
-  static const std::vector<Family> table = {
-      {FamilyKind::Standard, "standard", "embed -> N blocks -> logits", false, false, false, "onestep"},
-      {FamilyKind::Looped, "looped", "prelude -> K x weight-tied core with input injection -> coda", true, false,
-       false, "onestep"},
-      {FamilyKind::DEQ, "deq", "solve z = core(z + inject(x)) from z = 0", true, true, false, "ift"},
-      {FamilyKind::Attractor, "attractor", "backbone proposes c, a gated head solves y = Head(y + c) - y", true, true,
-       false, "onestep"},
-      {FamilyKind::EqT, "eqt", "per block: gradient descent on a learned energy with a proximal term", true, false,
-       true, "onestep"},
-  };
+  static const std::vector<Family> table = {standard_family(), looped_family(), deq_family(), attractor_family(),
+                                            eqt_family(), trm_family()};
   return table;
 }
+
+const char* default_family() { return attractor_family().name; }
+const char* baseline_family() { return standard_family().name; }
 
 std::string family_choices() { return util::choices(family_names()); }
 
@@ -29,10 +26,18 @@ std::vector<std::string> family_names() {
   return names;
 }
 
-const char* family_name(FamilyKind kind) {
+std::vector<std::string> state_families() {
+  std::vector<std::string> names;
   for (const auto& f : family_table())
-    if (f.kind == kind) return f.name;
-  throw std::logic_error("family_name: a FamilyKind without a row in the family table");
+    if (f.has_state) names.emplace_back(f.name);
+  return names;
+}
+
+std::vector<std::string> decoding_families() {
+  std::vector<std::string> names;
+  for (const auto& f : family_table())
+    if (f.can_decode) names.emplace_back(f.name);
+  return names;
 }
 
 const Family& find_family(const std::string& name) {

@@ -1,7 +1,6 @@
 // eqt/models/model.cpp — shared parts of every family and the family factory.
 #include "eqt/models/model.h"
 
-#include "eqt/models/families.h"
 #include "eqt/models/family.h"
 
 namespace eqt::models {
@@ -21,10 +20,27 @@ int64_t ModelImpl::param_total() const {
   return n;
 }
 
-ModelOutput ModelImpl::forward(const torch::Tensor& tokens, const RefineLimits& limits) {
+ModelOutput ModelImpl::forward(const torch::Tensor& tokens, const ForwardOptions& opts) {
   check_tokens(tokens, 0);
-  if (limits.empty()) return compute(tokens, nullptr, cfg_);
-  return compute(tokens, nullptr, limits.applied_to(cfg_));
+  ModelOutput out;
+  if (opts.limits.empty() && !opts.solver) {
+    out = compute(tokens, nullptr, cfg_, opts.start);
+  } else {
+    ModelConfig cfg = cfg_;
+    if (opts.solver) cfg.solver = *opts.solver;  // validated with the limits below
+    out = compute(tokens, nullptr, opts.limits.applied_to(cfg), opts.start);
+  }
+  if (halt_ && out.halt_features.defined()) out.q_halt = halt_(out.halt_features).squeeze(-1);  // (B,)
+  return out;
+}
+
+void ModelImpl::add_halt_head() {
+  TORCH_CHECK(!halt_, "add_halt_head: the model has one");
+  const int64_t C = cfg_.block.d_model;
+  halt_ = register_module("halt", torch::nn::Linear(torch::nn::LinearOptions(C, 1)));
+  torch::NoGradGuard ng;
+  halt_->weight.zero_();
+  halt_->bias.fill_(-5.0);
 }
 
 ModelOutput ModelImpl::forward_cached(const torch::Tensor& tokens, DecodeCache& cache, const RefineLimits& limits) {
@@ -33,7 +49,7 @@ ModelOutput ModelImpl::forward_cached(const torch::Tensor& tokens, DecodeCache& 
               tokens.size(0), " differs from the cached batch ", cache.tokens.size(0));
   TORCH_CHECK(!is_training(), "forward_cached is inference only: call eval() first");
   torch::NoGradGuard ng;
-  auto out = limits.empty() ? compute(tokens, &cache, cfg_) : compute(tokens, &cache, limits.applied_to(cfg_));
+  auto out = limits.empty() ? compute(tokens, &cache, cfg_, {}) : compute(tokens, &cache, limits.applied_to(cfg_), {});
   cache.advance(tokens);
   return out;
 }
@@ -47,8 +63,8 @@ ModelOutput ModelImpl::forward_rows(const torch::Tensor& tokens, const std::vect
   auto view = DecodeCache::batch_of(rows);
   check_tokens(tokens, view.length);  // the longest row
   ModelConfig cfg = limits.applied_to(cfg_);
-  cfg.freeze = true;  // a converged row stops where it would stop alone, whatever the others do
-  auto out = compute(tokens, &view, cfg);
+  cfg.solver.freeze = true;  // a converged row stops where it would stop alone, whatever the others do
+  auto out = compute(tokens, &view, cfg, {});
   view.advance(tokens);
   view.unbatch_into(rows);
   return out;
@@ -70,20 +86,15 @@ void ModelImpl::init_weights() {
     const auto& name = p.key();
     bool matrix = p.value().dim() == 2;
     bool is_linear = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-    if (matrix && is_linear) p.value().normal_(0.0, cfg_.init_std);
+    if (matrix && is_linear) p.value().normal_(0.0, cfg_.block.init_std);
   }
 }
 
 std::shared_ptr<ModelImpl> make_model(const ModelConfig& cfg) {
   cfg.validate();
-  switch (find_family(cfg.family).kind) {
-    case FamilyKind::Standard: return std::make_shared<StandardImpl>(cfg);
-    case FamilyKind::Looped: return std::make_shared<LoopedImpl>(cfg);
-    case FamilyKind::DEQ: return std::make_shared<DEQImpl>(cfg);
-    case FamilyKind::Attractor: return std::make_shared<AttractorImpl>(cfg);
-    case FamilyKind::EqT: return std::make_shared<EqTImpl>(cfg);
-  }
-  TORCH_CHECK(false, "make_model: family '", cfg.family, "' has no constructor");
+  auto model = find_family(cfg.family).make(cfg);
+  if (cfg.halt.head) model->add_halt_head();
+  return model;
 }
 
 }  // namespace eqt::models

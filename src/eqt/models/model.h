@@ -13,6 +13,7 @@
 
 #include "eqt/models/decode_cache.h"
 #include "eqt/models/model_config.h"
+#include "eqt/models/start_state.h"
 #include "eqt/models/token_io.h"
 
 #include <map>
@@ -38,16 +39,35 @@ struct RefineStats {
 
 struct ModelOutput {
   torch::Tensor logits;    // (B, T, V)
+  // (B, T, C) the loop's final state, the one a later call can start from (StartState::given):
+  // looped s_K, deq z*, attractor y*; undefined for families without one (standard, eqt).
+  torch::Tensor state;
+  // (B, C) what the halting head reads (mean over positions of the answer state), and its
+  // output: (B,) logit q_halt of "the whole answer is right" (undefined without halt.head).
+  torch::Tensor halt_features;
+  torch::Tensor q_halt;
   torch::Tensor aux_loss;  // scalar added to the loss while training (undefined: none)
   RefineStats stats;
+};
+
+// One call's inference options over the model's config: the refinement limits, where the
+// loop starts (start_state.h), and a solver section replacing the config's for this call
+// (eval --solver KEY=VALUE). Nothing here changes the model, so callers sharing one model
+// (a server's rows, an internalisation sweep) cannot disturb each other.
+struct ForwardOptions {
+  RefineLimits limits;
+  StartState start;
+  std::optional<SolverConfig> solver;
+  ForwardOptions() = default;
+  ForwardOptions(RefineLimits l) : limits(std::move(l)) {}  // NOLINT: forward(tokens, limits)
 };
 
 class ModelImpl : public torch::nn::Module {
  public:
   explicit ModelImpl(ModelConfig cfg) : cfg_(std::move(cfg)) { cfg_.validate(); }
-  // tokens: (B, T) int64 -> logits (B, T, V); stats per row of the batch. limits: the
-  // refinement of this call (eval settings), over the config's.
-  ModelOutput forward(const torch::Tensor& tokens, const RefineLimits& limits = {});
+  // tokens: (B, T) int64 -> logits (B, T, V); stats per row of the batch. opts: this call's
+  // refinement limits, start state and solver, over the config's.
+  ModelOutput forward(const torch::Tensor& tokens, const ForwardOptions& opts = {});
   // tokens: (B, Tn) int64 at positions cache.length ... -> logits (B, Tn, V), equal to
   // forward() of the whole sequence at those positions up to the solver tolerance; stats
   // per row for these Tn positions (Tn = 1: per token, so adaptive compute is per token).
@@ -60,6 +80,9 @@ class ModelImpl : public torch::nn::Module {
   // row's steps and state are the ones it would have alone. Extends every row's cache.
   ModelOutput forward_rows(const torch::Tensor& tokens, const std::vector<DecodeCache*>& rows,
                            const RefineLimits& limits = {});
+  // Registers the halting head "halt" (Linear(C, 1), weight 0, bias -5: TRM's start, no
+  // early halts before it learns); make_model calls it when the config asks for one.
+  void add_halt_head();
   ModelConfig& config() { return cfg_; }
   const ModelConfig& config() const { return cfg_; }
   // Parameter count per top-level component (embed, blocks, head, core, energy, ...).
@@ -68,12 +91,16 @@ class ModelImpl : public torch::nn::Module {
 
  protected:
   // The family's computation: cache null for the whole sequence, else the new positions.
-  // cfg: this call's config (cfg_, or cfg_ with the call's limits applied); families read
-  // their refinement knobs (caps, tolerances, K, loops) from it, not from cfg_.
-  virtual ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg) = 0;
+  // cfg: this call's config (cfg_, or cfg_ with the call's options applied); families read
+  // their refinement knobs (caps, tolerances, K, loops) from it, not from cfg_. start: where
+  // the loop starts (always the family's own for cached decoding); a family refuses what it
+  // cannot do with check_start.
+  virtual ModelOutput compute(const torch::Tensor& tokens, DecodeCache* cache, const ModelConfig& cfg,
+                              const StartState& start) = 0;
   void check_tokens(const torch::Tensor& tokens, int64_t pos0) const;
   void init_weights();  // normal(0, init_std) for matrices, the modules' own for the rest
   ModelConfig cfg_;
+  torch::nn::Linear halt_{nullptr};
 };
 
 std::shared_ptr<ModelImpl> make_model(const ModelConfig& cfg);

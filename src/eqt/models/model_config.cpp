@@ -3,6 +3,7 @@
 
 #include "eqt/config/fields.h"
 #include "eqt/models/family.h"
+#include "eqt/util/choices.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -45,60 +46,72 @@ void above(const std::string& field, double value, double lo) {
 
 void ModelConfig::validate() const {
   find_family(family);  // names the choices
-  one_of("block.mlp", mlp, {"relu2", "swiglu", "gelu"});
-  one_of("block.norm", norm, {"rms", "layer"});
-  one_of("block.positions", positions, {"rope", "sinusoidal"});
-  one_of("looped.inject", inject, {"concat", "add"});
-  one_of("looped.state_init", state_init, {"zero", "noise"});
-  named("solver.method", solver, [&] { solve::method_from_string(solver); }, solve::method_choices());
-  one_of("solver.stop_mode", stop_mode, {"abs", "rel"});
-  named("grad.mode", grad, [&] { grad::mode_from_string(grad); }, grad::mode_choices());
-  one_of("eqt.grad", eqt_grad, {"unrolled", "implicit"});
-  one_of("eqt.reverse", eqt_reverse, {"attention", "block"});
   at_least("vocab", vocab, 2);
   at_least("max_seq", max_seq, 1);
-  at_least("block.d_model", d_model, 2);
-  at_least("block.n_heads", n_heads, 1);
-  if (d_model % n_heads != 0 || (d_model / n_heads) % 2 != 0)
-    throw std::invalid_argument("config block.d_model = " + std::to_string(d_model) + " must be a multiple of 2 * block.n_heads = " +
-                                std::to_string(2 * n_heads));
-  if (!(mlp_mult * double(d_model) >= 1))
-    throw std::invalid_argument("config block.mlp_mult = " + std::to_string(mlp_mult) +
-                                " is invalid; expected mlp_mult * d_model >= 1 (a hidden layer of at least one unit)");
-  at_least("block.init_std", init_std, 0);
-  above("block.rope_base", rope_base, 1);
-  at_least("looped.init_noise_std", init_noise_std, 0);
-  at_least("looped.prelude", prelude, 0);
-  at_least("looped.coda", coda, 0);
-  above("attractor.gamma_max", gamma_max, 0);
-  at_least("grad.k", grad_k, 0);
-  at_least("grad.backward_max_iter", backward_max_iter, 0);
-  above("eqt.alpha", eqt_alpha, 0);
-  above("eqt.gamma", eqt_gamma, 0);
-  for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{{"eqt.lambda_rev", eqt_lambda_rev},
-                                {"eqt.lambda_mask", eqt_lambda_mask}, {"eqt.lambda_conf", eqt_lambda_conf},
-                                {"eqt.lambda_mem", eqt_lambda_mem}, {"eqt.beta", eqt_beta},
-                                {"eqt.halt_eps", eqt_halt_eps}, {"eqt.mask_ratio", eqt_mask_ratio}})
-    at_least(name, v, 0);
-  at_least("eqt.cg_iters", eqt_cg_iters, 0);
   at_least("n_layers", n_layers, 0);
-  at_least("looped.core", core, 1);
-  at_least("looped.loops", loops, 1);
-  at_least("looped.backprop_last", backprop_last, 0);
-  at_least("deq.layers", deq_layers, 1);
-  at_least("attractor.head_layers", head_layers, 1);
-  at_least("attractor.jac_reg", head_jac_reg, 0);
-  at_least("deq.jac_reg", jac_reg, 0);
-  at_least("solver.low_precision_tol", low_precision_tol, 0);
-  at_least("solver.train_max_iter", train_max_iter, 0);
-  at_least("solver.eval_max_iter", eval_max_iter, 0);
-  at_least("eqt.steps", eqt_steps, 0);
-  at_least("eqt.eval_steps", eqt_eval_steps, 0);
-  at_least("eqt.rev_window", eqt_rev_window, 1);
-  if (eqt_memory)
-    throw std::invalid_argument("config eqt.memory = true is not supported yet; expected false");
-  solver_options(true);  // validates the solver fields by name
-  solver_options(false);
+  const auto& B = block;
+  one_of("block.mlp", B.mlp, {"relu2", "swiglu", "gelu"});
+  one_of("block.norm", B.norm, {"rms", "layer"});
+  one_of("block.positions", B.positions, {"rope", "sinusoidal"});
+  at_least("block.d_model", B.d_model, 2);
+  at_least("block.n_heads", B.n_heads, 1);
+  if (B.d_model % B.n_heads != 0 || (B.d_model / B.n_heads) % 2 != 0)
+    throw std::invalid_argument("config block.d_model = " + std::to_string(B.d_model) +
+                                " must be a multiple of 2 * block.n_heads = " + std::to_string(2 * B.n_heads));
+  if (!(B.mlp_mult * double(B.d_model) >= 1))
+    throw std::invalid_argument("config block.mlp_mult = " + std::to_string(B.mlp_mult) +
+                                " is invalid; expected mlp_mult * d_model >= 1 (a hidden layer of at least one unit)");
+  at_least("block.init_std", B.init_std, 0);
+  above("block.rope_base", B.rope_base, 1);
+  const auto& L = looped;
+  one_of("looped.inject", L.inject, {"concat", "add"});
+  one_of("looped.state_init", L.state_init, {"zero", "noise"});
+  at_least("looped.init_noise_std", L.init_noise_std, 0);
+  at_least("looped.prelude", L.prelude, 0);
+  at_least("looped.core", L.core, 1);
+  at_least("looped.coda", L.coda, 0);
+  at_least("looped.loops", L.loops, 1);
+  at_least("looped.backprop_last", L.backprop_last, 0);
+  at_least("deq.layers", deq.layers, 1);
+  at_least("deq.jac_reg", deq.jac_reg, 0);
+  at_least("attractor.head_layers", attractor.head_layers, 1);
+  above("attractor.gamma_max", attractor.gamma_max, 0);
+  at_least("attractor.jac_reg", attractor.jac_reg, 0);
+  named("solver.method", solver.method, [&] { solve::method_from_string(solver.method); }, solve::method_choices());
+  one_of("solver.stop_mode", solver.stop_mode, {"abs", "rel"});
+  at_least("solver.low_precision_tol", solver.low_precision_tol, 0);
+  at_least("solver.train_max_iter", solver.train_max_iter, 0);
+  at_least("solver.eval_max_iter", solver.eval_max_iter, 0);
+  solver.options(true);  // validates the other solver fields by name
+  solver.options(false);
+  named("grad.mode", grad.mode, [&] { grad::mode_from_string(grad.mode); }, grad::mode_choices());
+  at_least("grad.k", grad.k, 0);
+  at_least("grad.backward_max_iter", grad.backward_max_iter, 0);
+  const auto& E = eqt;
+  one_of("eqt.grad", E.grad, {"unrolled", "implicit"});
+  one_of("eqt.reverse", E.reverse, {"attention", "block"});
+  above("eqt.alpha", E.alpha, 0);
+  above("eqt.gamma", E.gamma, 0);
+  for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{
+           {"eqt.lambda_rev", E.lambda_rev}, {"eqt.lambda_mask", E.lambda_mask}, {"eqt.lambda_conf", E.lambda_conf},
+           {"eqt.lambda_mem", E.lambda_mem}, {"eqt.beta", E.beta}, {"eqt.halt_eps", E.halt_eps},
+           {"eqt.mask_ratio", E.mask_ratio}})
+    at_least(name, v, 0);
+  at_least("eqt.cg_iters", E.cg_iters, 0);
+  at_least("eqt.steps", E.steps, 0);
+  at_least("eqt.eval_steps", E.eval_steps, 0);
+  at_least("eqt.rev_window", E.rev_window, 1);
+  if (E.memory) throw std::invalid_argument("config eqt.memory = true is not supported yet; expected false");
+  one_of("trm.mixer", trm.mixer, {"attention", "mlp"});
+  one_of("trm.inner", trm.inner, {"unrolled", "solve"});
+  at_least("trm.layers", trm.layers, 1);
+  at_least("trm.h_cycles", trm.h_cycles, 1);
+  at_least("trm.l_cycles", trm.l_cycles, 1);
+  at_least("trm.jac_reg", trm.jac_reg, 0);
+  if (halt.head && !find_family(family).has_state)
+    throw std::invalid_argument("config halt.head = true: family '" + family +
+                                "' has no loop state to read; expected false, or a family with one (" +
+                                util::choices(state_families()) + ")");
 }
 
 nlohmann::json ModelConfig::to_json() const { return config::to_json(*this); }
@@ -112,32 +125,30 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const ModelConfig& b
 }
 
 ModelConfig ModelConfig::from_saved_json(nlohmann::json j) {
-  // eqt.reverse appeared with the attention predictor; earlier EqT checkpoints hold the
-  // reverse block's weights.
-  if (j.is_object() && j.value("family", "") == family_name(FamilyKind::EqT) &&
-      !(j.contains("eqt") && j["eqt"].is_object() && j["eqt"].contains("reverse")))
-    j["eqt"]["reverse"] = "block";
+  if (j.is_object() && j.contains("family") && j["family"].is_string()) {
+    const auto& row = find_family(j["family"].get<std::string>());
+    if (row.upgrade_saved) row.upgrade_saved(j);
+  }
   return from_json(j);
 }
 
 ModelConfig ModelConfig::preset(const std::string& family) {
+  const auto& row = find_family(family);
   ModelConfig c;
-  c.family = family;
-  c.grad = find_family(family).grad_mode;
-  c.validate();
-  return c;
+  c.family = row.name;
+  return from_json(nlohmann::json::parse(row.preset), c);
 }
 
 nn::BlockOptions ModelConfig::block_options() const {
-  nn::BlockOptions o(d_model, n_heads);
-  o.attn().causal(causal).rope(positions == "rope").rope_base(rope_base).qk_norm(qk_norm);
-  o.norm(norm).mlp(mlp).mlp_mult(mlp_mult);
+  nn::BlockOptions o(block.d_model, block.n_heads);
+  o.attn().causal(block.causal).rope(block.positions == "rope").rope_base(block.rope_base).qk_norm(block.qk_norm);
+  o.norm(block.norm).mlp(block.mlp).mlp_mult(block.mlp_mult);
   return o;
 }
 
-solve::SolverOptions ModelConfig::solver_options(bool training, bool low_precision) const {
+solve::SolverOptions SolverConfig::options(bool training, bool low_precision) const {
   auto o = solve::SolverOptions()
-               .method(solve::method_from_string(solver))
+               .method(solve::method_from_string(method))
                .stop_mode(solve::stop_mode_from_string(stop_mode))
                .tol(training ? train_tol : eval_tol)
                .max_iter(std::max<int64_t>(1, training ? train_max_iter : eval_max_iter))
@@ -158,8 +169,8 @@ solve::SolverOptions ModelConfig::solver_options(bool training, bool low_precisi
   return o;
 }
 
-grad::GradOptions ModelConfig::grad_options() const {
-  auto g = grad::GradOptions().mode(grad::mode_from_string(grad)).k(grad_k).tau(grad_tau).clip(grad_clip);
+grad::GradOptions GradConfig::options(int64_t check_every) const {
+  auto g = grad::GradOptions().mode(grad::mode_from_string(mode)).k(k).tau(tau).clip(clip);
   g.backward().tol(backward_tol).max_iter(backward_max_iter).check_every(check_every);
   return g;
 }
@@ -167,10 +178,7 @@ grad::GradOptions ModelConfig::grad_options() const {
 ModelConfig ModelConfig::with_refinement_cap(int64_t n) const {
   TORCH_CHECK(n >= 0, "refinement cap must be >= 0, got ", n);
   ModelConfig c = *this;
-  c.eval_max_iter = n;
-  c.eval_min_iter = std::min(c.eval_min_iter, n);
-  c.eqt_eval_steps = n;
-  if (find_family(c.family).kind == FamilyKind::Looped) c.loops = std::max<int64_t>(n, 1);
+  find_family(c.family).cap_refinement(c, n);
   return c;
 }
 
@@ -189,15 +197,15 @@ ModelConfig RefineLimits::applied_to(const ModelConfig& cfg) const {
   ModelConfig c = cfg;
   if (exact_steps) {
     c = c.with_refinement_cap(*exact_steps);
-    c.eval_min_iter = *exact_steps;  // no early stop
-    c.eval_tol = 0;
-    c.eqt_halt_eps = 0;
+    c.solver.eval_min_iter = *exact_steps;  // no early stop
+    c.solver.eval_tol = 0;
+    c.eqt.halt_eps = 0;
   }
   if (max_steps) c = c.with_refinement_cap(*max_steps);
-  if (min_steps) c.eval_min_iter = *min_steps;  // solver_options() clamps it to the cap
+  if (min_steps) c.solver.eval_min_iter = *min_steps;  // solver_options() clamps it to the cap
   if (tol) {
-    c.eval_tol = *tol;
-    c.eqt_halt_eps = *tol;
+    c.solver.eval_tol = *tol;
+    c.eqt.halt_eps = *tol;
   }
   c.validate();
   return c;

@@ -1,8 +1,9 @@
-// eqt/models/model_config.h — one JSON-serialisable config for every family.
-// Each field is declared once in visit() with its dotted JSON name and help; defaults are
+// eqt/models/model_config.h — one JSON-serialisable config for every family, in sections.
+// Each field is declared once in its section's visit() with its JSON name and help; defaults are
 // the papers' values (REFERENCE 2, 3, 5) where they name one, else docs/models.md says why.
 #pragma once
 
+#include "eqt/config/fields.h"
 #include "eqt/grad/equilibrium.h"
 #include "eqt/nn/block.h"
 
@@ -13,11 +14,12 @@
 
 namespace eqt::models {
 
-struct ModelConfig {
-  std::string family = "standard";  // a name in family_table() (family.h)
-  int64_t vocab = 256;
-  int64_t max_seq = 1024;
-  // Blocks, shared by every family.
+// Each section below is one JSON object of the config file, named like it (cfg.solver.method
+// is "solver": {"method": ...}); visit() lists its fields once with their help text
+// (config/fields.h). Which sections a family reads is in its row (family.h) and its class.
+
+// Blocks, shared by every family (nn/block.h).
+struct BlockConfig {
   int64_t d_model = 64;
   int64_t n_heads = 4;
   std::string mlp = "relu2";
@@ -28,8 +30,24 @@ struct ModelConfig {
   bool qk_norm = true;
   bool causal = true;
   double init_std = 0.02;
-  int64_t n_layers = 2;  // standard: blocks; attractor: backbone; eqt: refined blocks
-  // Looped (Huginn style).
+
+  template <class V>
+  void visit(V& v) {
+    v("d_model", d_model, "width of the residual stream");
+    v("n_heads", n_heads, "attention heads");
+    v("mlp", mlp, "feed-forward kind: relu2 | swiglu | gelu");
+    v("mlp_mult", mlp_mult, "feed-forward hidden width / d_model");
+    v("norm", norm, "norm kind: rms | layer");
+    v("positions", positions, "positions: rope | sinusoidal (added to embeddings)");
+    v("rope_base", rope_base, "RoPE frequency base");
+    v("qk_norm", qk_norm, "parameter-free RMS normalisation of queries and keys");
+    v("causal", causal, "causal attention (language modelling) or bidirectional");
+    v("init_std", init_std, "std of the normal initialisation of weights");
+  }
+};
+
+// The looped family (Huginn style): prelude, weight-tied core iterated K times, coda.
+struct LoopedConfig {
   int64_t prelude = 1, core = 1, coda = 1;
   int64_t loops = 4;          // recurrence K (the mean when sampled)
   bool sample_loops = false;  // training: K ~ 1 + Poisson(loops - 1) per step
@@ -37,15 +55,50 @@ struct ModelConfig {
   std::string inject = "concat";  // concat (+ linear adapter) | add
   std::string state_init = "zero";  // zero | noise
   double init_noise_std = 1.0;
-  // DEQ.
-  int64_t deq_layers = 2;
+
+  template <class V>
+  void visit(V& v) {
+    v("prelude", prelude, "prelude blocks");
+    v("core", core, "blocks in the weight-tied recurrent core");
+    v("coda", coda, "coda blocks");
+    v("loops", loops, "core iterations K (mean when sampled)");
+    v("sample_loops", sample_loops, "training: K ~ 1 + Poisson(loops - 1) per step");
+    v("backprop_last", backprop_last, "training: backprop through the last k iterations");
+    v("inject", inject, "input injection: concat (+ linear adapter) | add");
+    v("state_init", state_init, "initial state: zero | noise");
+    v("init_noise_std", init_noise_std, "std of the noise initial state");
+  }
+};
+
+// The DEQ family: a core of blocks solved for its fixed point.
+struct DEQConfig {
+  int64_t layers = 2;
   double jac_reg = 0.0;  // weight of the Hutchinson ||J||_F^2 / D regulariser (training)
-  // Attractor head.
+
+  template <class V>
+  void visit(V& v) {
+    v("layers", layers, "blocks in the DEQ core f");
+    v("jac_reg", jac_reg, "weight of the Jacobian regulariser (0: off)");
+  }
+};
+
+// The attractor family's gated fixed-point head (its backbone has n_layers blocks).
+struct AttractorConfig {
   int64_t head_layers = 1;
   double gamma_max = 0.75;
-  double head_jac_reg = 0.0;  // weight of the Jacobian regulariser on the head's map (training)
-  // Fixed-point solver (deq, attractor); train_* while training, eval_* otherwise.
-  std::string solver = "anderson";
+  double jac_reg = 0.0;  // weight of the Jacobian regulariser on the head's map (training)
+
+  template <class V>
+  void visit(V& v) {
+    v("head_layers", head_layers, "gated blocks in the fixed-point head");
+    v("gamma_max", gamma_max, "gate ceiling: g = sigmoid(raw) * gamma_max");
+    v("jac_reg", jac_reg, "weight of the Jacobian regulariser on the head's map (0: off)");
+  }
+};
+
+// The fixed-point solve (deq, attractor): train_* while training, eval_* otherwise.
+struct SolverConfig {
+  std::string method = "anderson";
   std::string stop_mode = "rel";
   double train_tol = 3e-4;
   int64_t train_max_iter = 64, train_min_iter = 6;
@@ -61,98 +114,159 @@ struct ModelConfig {
   int64_t check_every = 1;  // host-side "all stopped?" test every k evaluations (GPU syncs)
   double compact = 0.125;   // with freeze: f on unstopped rows only once this fraction stopped
   double low_precision_tol = 2e-3;  // least tolerance while f runs under bf16 autocast
-  // Gradient through the equilibrium (deq, attractor).
-  std::string grad = "onestep";  // unrolled | truncated | phantom | onestep | ift
-  int64_t grad_k = 1;
-  double grad_tau = 1.0, grad_clip = 0.0;
+
+  template <class V>
+  void visit(V& v) {
+    v("method", method, "picard | anderson | broyden");
+    v("stop_mode", stop_mode, "abs | rel residual");
+    v("train_tol", train_tol, "residual tolerance while training");
+    v("train_max_iter", train_max_iter, "iteration cap while training");
+    v("train_min_iter", train_min_iter, "minimum iterations while training");
+    v("eval_tol", eval_tol, "residual tolerance at inference");
+    v("eval_max_iter", eval_max_iter, "iteration cap at inference (0: decode the proposal)");
+    v("eval_min_iter", eval_min_iter, "minimum iterations at inference");
+    v("window", window, "Anderson window m");
+    v("memory", memory, "Broyden memory: rank-one updates kept");
+    v("diverge", diverge, "a sample diverges when its relative residual, or its iterate's growth over its start, exceeds this");
+    v("beta", beta, "Anderson mixing");
+    v("ridge", ridge, "Anderson ridge lambda");
+    v("ridge_relative", ridge_relative, "scale the ridge by mean diag(G G^T)");
+    v("damping", damping, "Picard damping tau");
+    v("freeze", freeze, "stop updating converged samples");
+    v("check_every", check_every, "test on the host whether every sample stopped only every k-th iteration");
+    v("compact", compact, "with freeze: evaluate f on the unstopped rows only once this fraction of them stopped (0: never)");
+    v("low_precision_tol", low_precision_tol, "least tolerance while the map runs under bf16 autocast (its rounding leaves a residual floor near 1e-3; 0: none)");
+  }
+  // low_precision: f runs under bf16 autocast (util::low_precision_active), so the tolerance
+  // is at least low_precision_tol: bf16 rounding leaves a relative residual floor near 1e-3
+  // that a tighter tolerance can never meet (the solve would run to its cap every time;
+  // measured in docs/results.md, "c, in bf16").
+  solve::SolverOptions options(bool training, bool low_precision = false) const;
+};
+
+// The gradient through an equilibrium (deq, attractor; grad/equilibrium.h).
+struct GradConfig {
+  std::string mode = "onestep";  // unrolled | truncated | phantom | onestep | ift
+  int64_t k = 1;
+  double tau = 1.0, clip = 0.0;
   double backward_tol = 1e-6;
   int64_t backward_max_iter = 64;
-  // EqT refinement (REFERENCE 3).
-  int64_t eqt_steps = 16, eqt_eval_steps = 16;  // K
-  double eqt_alpha = 0.1, eqt_gamma = 1.0;
-  double eqt_lambda_rev = 1.0, eqt_lambda_mask = 0.5, eqt_lambda_conf = 0.2, eqt_lambda_mem = 0.1;
-  bool eqt_memory = false;  // the memory term is optional and not implemented yet
-  int64_t eqt_rev_window = 16;
-  std::string eqt_reverse = "attention";  // attention | block (energy.h)
-  double eqt_mask_ratio = 0.15;
-  double eqt_beta = 0.3;      // loss = CE + beta * E(h*)
-  double eqt_halt_eps = 0.0;  // stop a sample when ||dh|| / ||h|| < eps (0: run all K)
-  std::string eqt_grad = "unrolled";  // unrolled (second order) | implicit (CG)
-  int64_t eqt_cg_iters = 20;
-  double eqt_cg_tol = 1e-6;
+
+  template <class V>
+  void visit(V& v) {
+    v("mode", mode, "unrolled | truncated | phantom | onestep | ift");
+    v("k", k, "recorded steps (truncated, phantom)");
+    v("tau", tau, "damping of recorded steps (truncated, phantom, unrolled)");
+    v("clip", clip, "onestep: ||J^T v|| <= clip ||v|| (0: off)");
+    v("backward_tol", backward_tol, "ift: tolerance of the backward solve");
+    v("backward_max_iter", backward_max_iter, "ift: iteration cap of the backward solve");
+  }
+  // check_every: the solver section's host-check interval, shared by the backward solve.
+  grad::GradOptions options(int64_t check_every) const;
+};
+
+// EqT refinement (REFERENCE 3): per block, K gradient steps on a learned energy.
+struct EqTConfig {
+  int64_t steps = 16, eval_steps = 16;  // K
+  double alpha = 0.1, gamma = 1.0;
+  double lambda_rev = 1.0, lambda_mask = 0.5, lambda_conf = 0.2, lambda_mem = 0.1;
+  bool memory = false;  // the memory term is optional and not implemented yet (validate refuses true)
+  int64_t rev_window = 16;
+  std::string reverse = "attention";  // attention | block (energy.h)
+  double mask_ratio = 0.15;
+  double beta = 0.3;      // loss = CE + beta * E(h*)
+  double halt_eps = 0.0;  // stop a sample when ||dh|| / ||h|| < eps (0: run all K)
+  std::string grad = "unrolled";  // unrolled (second order) | implicit (CG)
+  int64_t cg_iters = 20;
+  double cg_tol = 1e-6;
+
+  template <class V>
+  void visit(V& v) {
+    v("steps", steps, "refinement steps K while training");
+    v("eval_steps", eval_steps, "refinement steps K at inference (0: no refinement)");
+    v("alpha", alpha, "gradient step size");
+    v("gamma", gamma, "proximal weight: the (h - f) / gamma term");
+    v("lambda_rev", lambda_rev, "weight of the reverse-prediction energy");
+    v("lambda_mask", lambda_mask, "weight of the masked-prediction energy");
+    v("lambda_conf", lambda_conf, "weight of the confidence energy");
+    v("lambda_mem", lambda_mem, "weight of the memory energy (when enabled)");
+    v("memory", memory, "enable the memory energy (not implemented yet)");
+    v("rev_window", rev_window, "previous tokens W the reverse predictor predicts");
+    v("reverse", reverse, "reverse predictor: attention (h_t queries the past tokens) | block (a W-token block per position, slow)");
+    v("mask_ratio", mask_ratio, "fraction of positions in the masked-prediction energy");
+    v("beta", beta, "loss = CE + beta * E(h*)");
+    v("halt_eps", halt_eps, "stop a sample when ||dh|| / ||h|| < eps (0: never)");
+    v("grad", grad, "unrolled (second-order backprop) | implicit (CG on Hessian)");
+    v("cg_iters", cg_iters, "implicit: conjugate-gradient iterations");
+    v("cg_tol", cg_tol, "implicit: conjugate-gradient tolerance");
+  }
+};
+
+// The recursive reasoner (trm, issue 28): latents z_H, z_L refined by one shared net of
+// post-norm blocks (models/trm.cpp; its fixed-point variant reads solver.* and grad.*).
+struct TRMConfig {
+  int64_t layers = 2;              // post-norm blocks in the shared net
+  int64_t h_cycles = 3;            // T: outer cycles, the first T - 1 without a gradient
+  int64_t l_cycles = 6;            // n: z_L updates per cycle (inner = unrolled)
+  std::string mixer = "attention";  // attention | mlp (across positions; one sequence length)
+  std::string inner = "unrolled";   // unrolled | solve (z_L's fixed point per cycle)
+  double jac_reg = 0.0;            // solve: weight of the Jacobian penalty on the inner map
+
+  template <class V>
+  void visit(V& v) {
+    v("layers", layers, "post-norm blocks in the shared net");
+    v("h_cycles", h_cycles, "outer cycles T (the first T - 1 without a gradient)");
+    v("l_cycles", l_cycles, "z_L updates per cycle n (inner = unrolled)");
+    v("mixer", mixer, "token mixing: attention | mlp (an MLP across positions: one sequence length, max_seq)");
+    v("inner", inner, "the inner loop: unrolled (n updates) | solve (z_L's fixed point with solver.* and grad.*)");
+    v("jac_reg", jac_reg, "solve: weight of the Jacobian penalty on the inner map while training (0: off)");
+  }
+};
+
+// The halting head (issue 28): q_halt = w . mean_t(state) + b from the family's final loop
+// state (w = 0, b = -5 at initialisation, TRM), trained against "the whole answer is right"
+// when training with deep supervision (train.supervision).
+struct HaltConfig {
+  bool head = false;
+
+  template <class V>
+  void visit(V& v) {
+    v("head", head, "a halting head q_halt on the loop state (looped, deq, attractor, trm)");
+  }
+};
+
+struct ModelConfig {
+  std::string family = "standard";  // a name in family_table() (family.h)
+  int64_t vocab = 256;
+  int64_t max_seq = 1024;
+  // Blocks in the family's main stack: standard's stack, attractor's backbone, eqt's refined
+  // blocks (the other families size their stacks in their own sections).
+  int64_t n_layers = 2;
+  BlockConfig block;
+  LoopedConfig looped;
+  DEQConfig deq;
+  AttractorConfig attractor;
+  SolverConfig solver;
+  GradConfig grad;
+  EqTConfig eqt;
+  TRMConfig trm;
+  HaltConfig halt;
 
   template <class V>
   void visit(V& v) {
     v("family", family, "model family (family.h)");
     v("vocab", vocab, "vocabulary size");
     v("max_seq", max_seq, "longest sequence the model accepts");
-    v("block.d_model", d_model, "width of the residual stream");
-    v("block.n_heads", n_heads, "attention heads");
-    v("block.mlp", mlp, "feed-forward kind: relu2 | swiglu | gelu");
-    v("block.mlp_mult", mlp_mult, "feed-forward hidden width / d_model");
-    v("block.norm", norm, "norm kind: rms | layer");
-    v("block.positions", positions, "positions: rope | sinusoidal (added to embeddings)");
-    v("block.rope_base", rope_base, "RoPE frequency base");
-    v("block.qk_norm", qk_norm, "parameter-free RMS normalisation of queries and keys");
-    v("block.causal", causal, "causal attention (language modelling) or bidirectional");
-    v("block.init_std", init_std, "std of the normal initialisation of weights");
     v("n_layers", n_layers, "blocks: standard stack, attractor backbone, eqt refined blocks");
-    v("looped.prelude", prelude, "prelude blocks");
-    v("looped.core", core, "blocks in the weight-tied recurrent core");
-    v("looped.coda", coda, "coda blocks");
-    v("looped.loops", loops, "core iterations K (mean when sampled)");
-    v("looped.sample_loops", sample_loops, "training: K ~ 1 + Poisson(loops - 1) per step");
-    v("looped.backprop_last", backprop_last, "training: backprop through the last k iterations");
-    v("looped.inject", inject, "input injection: concat (+ linear adapter) | add");
-    v("looped.state_init", state_init, "initial state: zero | noise");
-    v("looped.init_noise_std", init_noise_std, "std of the noise initial state");
-    v("deq.layers", deq_layers, "blocks in the DEQ core f");
-    v("deq.jac_reg", jac_reg, "weight of the Jacobian regulariser (0: off)");
-    v("attractor.head_layers", head_layers, "gated blocks in the fixed-point head");
-    v("attractor.gamma_max", gamma_max, "gate ceiling: g = sigmoid(raw) * gamma_max");
-    v("attractor.jac_reg", head_jac_reg, "weight of the Jacobian regulariser on the head's map (0: off)");
-    v("solver.method", solver, "picard | anderson | broyden");
-    v("solver.stop_mode", stop_mode, "abs | rel residual");
-    v("solver.train_tol", train_tol, "residual tolerance while training");
-    v("solver.train_max_iter", train_max_iter, "iteration cap while training");
-    v("solver.train_min_iter", train_min_iter, "minimum iterations while training");
-    v("solver.eval_tol", eval_tol, "residual tolerance at inference");
-    v("solver.eval_max_iter", eval_max_iter, "iteration cap at inference (0: decode the proposal)");
-    v("solver.eval_min_iter", eval_min_iter, "minimum iterations at inference");
-    v("solver.window", window, "Anderson window m");
-    v("solver.memory", memory, "Broyden memory: rank-one updates kept");
-    v("solver.diverge", diverge, "a sample diverges when its relative residual, or its iterate's growth over its start, exceeds this");
-    v("solver.beta", beta, "Anderson mixing");
-    v("solver.ridge", ridge, "Anderson ridge lambda");
-    v("solver.ridge_relative", ridge_relative, "scale the ridge by mean diag(G G^T)");
-    v("solver.damping", damping, "Picard damping tau");
-    v("solver.freeze", freeze, "stop updating converged samples");
-    v("solver.check_every", check_every, "test on the host whether every sample stopped only every k-th iteration");
-    v("solver.compact", compact, "with freeze: evaluate f on the unstopped rows only once this fraction of them stopped (0: never)");
-    v("solver.low_precision_tol", low_precision_tol, "least tolerance while the map runs under bf16 autocast (its rounding leaves a residual floor near 1e-3; 0: none)");
-    v("grad.mode", grad, "unrolled | truncated | phantom | onestep | ift");
-    v("grad.k", grad_k, "recorded steps (truncated, phantom)");
-    v("grad.tau", grad_tau, "damping of recorded steps (truncated, phantom, unrolled)");
-    v("grad.clip", grad_clip, "onestep: ||J^T v|| <= clip ||v|| (0: off)");
-    v("grad.backward_tol", backward_tol, "ift: tolerance of the backward solve");
-    v("grad.backward_max_iter", backward_max_iter, "ift: iteration cap of the backward solve");
-    v("eqt.steps", eqt_steps, "refinement steps K while training");
-    v("eqt.eval_steps", eqt_eval_steps, "refinement steps K at inference (0: no refinement)");
-    v("eqt.alpha", eqt_alpha, "gradient step size");
-    v("eqt.gamma", eqt_gamma, "proximal weight: the (h - f) / gamma term");
-    v("eqt.lambda_rev", eqt_lambda_rev, "weight of the reverse-prediction energy");
-    v("eqt.lambda_mask", eqt_lambda_mask, "weight of the masked-prediction energy");
-    v("eqt.lambda_conf", eqt_lambda_conf, "weight of the confidence energy");
-    v("eqt.lambda_mem", eqt_lambda_mem, "weight of the memory energy (when enabled)");
-    v("eqt.memory", eqt_memory, "enable the memory energy (not implemented yet)");
-    v("eqt.rev_window", eqt_rev_window, "previous tokens W the reverse predictor predicts");
-    v("eqt.reverse", eqt_reverse, "reverse predictor: attention (h_t queries the past tokens) | block (a W-token block per position, slow)");
-    v("eqt.mask_ratio", eqt_mask_ratio, "fraction of positions in the masked-prediction energy");
-    v("eqt.beta", eqt_beta, "loss = CE + beta * E(h*)");
-    v("eqt.halt_eps", eqt_halt_eps, "stop a sample when ||dh|| / ||h|| < eps (0: never)");
-    v("eqt.grad", eqt_grad, "unrolled (second-order backprop) | implicit (CG on Hessian)");
-    v("eqt.cg_iters", eqt_cg_iters, "implicit: conjugate-gradient iterations");
-    v("eqt.cg_tol", eqt_cg_tol, "implicit: conjugate-gradient tolerance");
+    config::visit_section(v, "block", block);
+    config::visit_section(v, "looped", looped);
+    config::visit_section(v, "deq", deq);
+    config::visit_section(v, "attractor", attractor);
+    config::visit_section(v, "solver", solver);
+    config::visit_section(v, "grad", grad);
+    config::visit_section(v, "eqt", eqt);
+    config::visit_section(v, "trm", trm);
+    config::visit_section(v, "halt", halt);
   }
 
   // Throws std::invalid_argument naming the bad field, its value and what is accepted.
@@ -171,12 +285,10 @@ struct ModelConfig {
   static ModelConfig from_saved_json(nlohmann::json j);
 
   nn::BlockOptions block_options() const;
-  // low_precision: f runs under bf16 autocast (util::low_precision_active), so the tolerance
-  // is at least low_precision_tol: bf16 rounding leaves a relative residual floor near 1e-3
-  // that a tighter tolerance can never meet (the solve would run to its cap every time;
-  // measured in docs/results.md, "c, in bf16").
-  solve::SolverOptions solver_options(bool training, bool low_precision = false) const;
-  grad::GradOptions grad_options() const;
+  solve::SolverOptions solver_options(bool training, bool low_precision = false) const {
+    return solver.options(training, low_precision);
+  }
+  grad::GradOptions grad_options() const { return grad.options(solver.check_every); }
 };
 
 // The refinement at inference, chosen per call (eval / generate / serve --tol, --max-steps,

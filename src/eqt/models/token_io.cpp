@@ -5,9 +5,9 @@
 
 namespace eqt::models {
 
-TokenIOImpl::TokenIOImpl(const ModelConfig& cfg) : sinusoidal_(cfg.positions == "sinusoidal") {
-  table_ = register_parameter("table", torch::randn({cfg.vocab, cfg.d_model}) * cfg.init_std);
-  norm_ = register_module("norm", nn::Norm(nn::NormOptions(cfg.d_model, cfg.norm)));
+TokenIOImpl::TokenIOImpl(const ModelConfig& cfg) : sinusoidal_(cfg.block.positions == "sinusoidal") {
+  table_ = register_parameter("table", torch::randn({cfg.vocab, cfg.block.d_model}) * cfg.block.init_std);
+  norm_ = register_module("norm", nn::Norm(nn::NormOptions(cfg.block.d_model, cfg.block.norm)));
 }
 
 torch::Tensor TokenIOImpl::embed(const torch::Tensor& tokens, const torch::Tensor& positions) {

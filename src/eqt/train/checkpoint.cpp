@@ -39,7 +39,7 @@ torch::optim::AdamWParamState* state_of(torch::optim::AdamW& opt, const torch::T
 
 void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::AdamW* opt,
                      const nlohmann::json& extra_meta, at::Generator* train_gen,
-                     const std::vector<torch::Tensor>& ema) {
+                     const std::vector<torch::Tensor>& ema, const std::map<std::string, torch::Tensor>& carry) {
   io::TensorFile f;
   f.meta = extra_meta;
   f.meta["format"] = "eqt-checkpoint";
@@ -64,6 +64,7 @@ void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::o
     }
     f.meta["optim_steps"] = steps;
   }
+  for (const auto& [name, t] : carry) f.tensors.emplace_back("carry." + name, t.detach().cpu());
   if (train_gen) f.tensors.emplace_back("rng.train", train_gen->get_state());
   f.tensors.emplace_back("rng.global", at::detail::getDefaultCPUGenerator().get_state());
   io::save_tensor_file(path, f);
@@ -137,6 +138,8 @@ Checkpoint load_checkpoint(const std::string& path) {
       ck.optim_exp_avg_sq.push_back(b == by_name.end() ? torch::Tensor() : b->second);
     }
   }
+  for (const auto& [name, t] : by_name)
+    if (name.rfind("carry.", 0) == 0) ck.carry[name.substr(6)] = t;
   if (by_name.count("rng.train")) ck.rng_train = by_name["rng.train"];
   if (by_name.count("rng.global")) ck.rng_global = by_name["rng.global"];
   return ck;
@@ -158,16 +161,9 @@ void restore_optimizer(const Checkpoint& ck, torch::optim::AdamW& opt) {
 }
 
 double min_params(const models::ModelConfig& c) {
-  int64_t blocks = 0;
-  switch (models::find_family(c.family).kind) {
-    case models::FamilyKind::Standard: blocks = c.n_layers; break;
-    case models::FamilyKind::Looped: blocks = c.prelude + c.core + c.coda; break;
-    case models::FamilyKind::DEQ: blocks = c.deq_layers; break;
-    case models::FamilyKind::Attractor: blocks = c.n_layers + c.head_layers; break;
-    case models::FamilyKind::EqT: blocks = c.n_layers; break;
-  }
-  const double C = double(c.d_model), H = std::floor(c.mlp_mult * C);
-  return double(c.vocab) * C + double(blocks) * (4 * C * C + (c.mlp == "swiglu" ? 3 : 2) * H * C);
+  const int64_t blocks = models::find_family(c.family).blocks(c);
+  const double C = double(c.block.d_model), H = std::floor(c.block.mlp_mult * C);
+  return double(c.vocab) * C + double(blocks) * (4 * C * C + (c.block.mlp == "swiglu" ? 3 : 2) * H * C);
 }
 
 }  // namespace eqt::train

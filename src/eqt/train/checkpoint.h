@@ -4,7 +4,8 @@
 //        "task": {"name", options...}, "train": {...}, "step", "optim_steps": [...]}
 // tensors: "model.<parameter or buffer>", "optim.<i>.exp_avg", "optim.<i>.exp_avg_sq"
 //          (i = parameter index), "rng.train", "rng.global" (generator states), and with
-//          an EMA of the weights "ema.<parameter>".
+//          an EMA of the weights "ema.<parameter>", and with deep supervision the rows
+//          carried to the next step "carry.<name>" (RowCarry::snapshot).
 // Written atomically; loading checks the format tag, builds the model from its config and
 // requires every parameter with its exact shape, so a file from another model fails with
 // a message naming the first mismatch.
@@ -14,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,11 +29,13 @@ struct Checkpoint {
   std::vector<int64_t> optim_steps;
   torch::Tensor rng_train, rng_global;         // uint8 generator states (undefined if absent)
   std::vector<torch::Tensor> ema;              // per parameter "ema.<name>", empty if absent
+  std::map<std::string, torch::Tensor> carry;  // "carry.<name>" without the prefix, empty if absent
 };
 
 void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::AdamW* opt,
                      const nlohmann::json& extra_meta, at::Generator* train_gen,
-                     const std::vector<torch::Tensor>& ema = {});
+                     const std::vector<torch::Tensor>& ema = {},
+                     const std::map<std::string, torch::Tensor>& carry = {});
 
 // Throws std::runtime_error naming the file and what is wrong with it.
 Checkpoint load_checkpoint(const std::string& path);

@@ -7,12 +7,70 @@
 
 namespace eqt::train {
 
+void SupervisionEval::validate() const {
+  if (steps < 1) throw std::invalid_argument("supervision depth " + std::to_string(steps) + " is invalid; expected >= 1");
+  if (halt != "fixed" && halt != "learned" && halt != "converged")
+    throw std::invalid_argument("halting rule '" + halt + "' is unknown; expected fixed | learned | converged");
+  if (!(tol >= 0)) throw std::invalid_argument("halting tolerance " + std::to_string(tol) + " is invalid; expected >= 0");
+}
+
+namespace {
+
+// One batch under deep supervision: the forward of each step from the last one's state, on
+// the rows still running only (a stopped row leaves the batch and keeps its logits).
+// out.stats.steps becomes the loop steps summed over the supervision steps a row used;
+// returns those (B,) supervision steps.
+torch::Tensor supervised_forward(models::ModelImpl& model, const torch::Tensor& tokens,
+                                 const models::ForwardOptions& opts, const SupervisionEval& sup,
+                                 models::ModelOutput& out) {
+  out = model.forward(tokens, opts);
+  const int64_t B = tokens.size(0);
+  auto used = torch::ones({B}, torch::kFloat64);
+  if (sup.steps <= 1) return used;
+  if (!out.state.defined())
+    throw std::invalid_argument("supervision depth " + std::to_string(sup.steps) + ": family '" +
+                                model.config().family + "' has no loop state to continue from; expected depth 1");
+  if (sup.halt == "learned" && !out.q_halt.defined())
+    throw std::invalid_argument("halting rule 'learned' needs a halting head (model halt.head); this " +
+                                model.config().family + " model has none: use fixed or converged");
+  auto live = torch::arange(B, torch::kLong);              // (n,) the batch rows still running
+  auto live_active = torch::ones({B}, torch::kBool);      // (n,) of those, the ones not stopped
+  auto logits = out.logits.clone();                       // (B, T, V) each row's last step
+  auto loop_steps = out.stats.steps.defined() ? out.stats.steps.to(torch::kCPU, torch::kFloat64) : used.clone();
+  for (int64_t d = 1; d < sup.steps; ++d) {
+    torch::Tensor stop = torch::zeros({live_active.size(0)}, torch::kBool);
+    if (sup.halt == "learned") stop = out.q_halt.cpu() > 0;
+    if (sup.halt == "converged" && out.stats.residual.defined()) stop = out.stats.residual.cpu() < sup.tol;
+    // out holds the rows of `live` (the rows still running at the last step), in order.
+    live_active = live_active & ~stop;
+    const auto keep = torch::nonzero(live_active).squeeze(1);            // (n,) of the last step's rows
+    if (keep.numel() == 0) break;
+    live = live.index_select(0, keep);                                   // (n,) batch rows still running
+    const auto dev_live = live.to(tokens.device());
+    models::ForwardOptions o = opts;
+    o.start.policy = models::StartState::Policy::Given;
+    o.start.given = out.state.index_select(0, keep.to(out.state.device()));  // (n, T, S)
+    out = model.forward(tokens.index_select(0, dev_live), o);            // halted rows leave the batch
+    logits.index_copy_(0, dev_live.to(logits.device()), out.logits);
+    used.index_add_(0, live, torch::ones({live.size(0)}, torch::kFloat64));
+    if (out.stats.steps.defined())
+      loop_steps.index_add_(0, live, out.stats.steps.to(torch::kCPU, torch::kFloat64));
+    live_active = torch::ones({live.size(0)}, torch::kBool);
+  }
+  out.logits = logits;
+  out.stats.steps = loop_steps;
+  return used;
+}
+
+}  // namespace
+
 nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_t batch, int64_t max_batches,
-                        const models::RefineLimits& limits) {
+                        const models::ForwardOptions& opts, const SupervisionEval& sup) {
+  sup.validate();
   torch::NoGradGuard ng;
   const bool was_training = model.is_training();
   model.eval();
-  double nll = 0, steps = 0;
+  double nll = 0, steps = 0, halt_sum = 0, halt_max = 0;
   int64_t counted = 0, correct = 0, seqs = 0, exact = 0, steps_n = 0;
   torch::Tensor pos_correct, pos_count;  // (T,) per position
   const auto buckets = task.bucket_names();
@@ -25,7 +83,10 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
     b.tokens = b.tokens.to(device);
     b.targets = b.targets.to(device);
     if (b.bucket.defined()) b.bucket = b.bucket.to(device);
-    auto out = model.forward(b.tokens, limits);
+    models::ModelOutput out;
+    const auto used = supervised_forward(model, b.tokens, opts, sup, out);  // (B,) supervision steps
+    halt_sum += used.sum().item<double>();
+    halt_max = std::max(halt_max, used.max().item<double>());
     auto valid = b.targets.ne(data::kIgnore);                                // (B, T)
     auto n = valid.sum().item<int64_t>();
     nll += token_loss(out.logits, b.targets).item<double>() * double(n);
@@ -65,7 +126,7 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
         breakdown.push_back({{"difficulty", buckets[k]}, {"puzzles", int64_t(b_seqs[k])},
                              {"token_accuracy", b_n[k] > 0 ? b_hit[k] / b_n[k] : 1.0},
                              {"exact_accuracy", b_exact[k] / b_seqs[k]}});
-  return {{"task", task.name()},
+  nlohmann::json r = {{"task", task.name()},
           {"model", model.config().family},
           {"params_total", model.param_total()},
           {"loss", loss},
@@ -73,12 +134,19 @@ nlohmann::json evaluate(models::ModelImpl& model, const data::Task& task, int64_
           {"bits_per_byte", loss / std::log(2.0) / task.bytes_per_token()},
           {"token_accuracy", double(correct) / double(std::max<int64_t>(counted, 1))},
           {"exact_accuracy", double(exact) / double(std::max<int64_t>(seqs, 1))},
-          {"mean_solver_steps", steps_n ? steps / double(steps_n) : 0.0},
+          {"solver_steps_mean", steps_n ? steps / double(steps_n) : 0.0},
           {"breakdown", breakdown}};
+  if (sup.steps > 1) {  // supervision steps per row: the halting rule's result
+    r["halt_steps_mean"] = halt_sum / double(std::max<int64_t>(seqs, 1));
+    r["halt_steps_max"] = halt_max;
+    r["supervision"] = {{"depth", sup.steps}, {"halt", sup.halt}, {"tol", sup.tol}};
+  }
+  return r;
 }
 
 nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task, const std::vector<std::string>& caps,
-                                int64_t batch, int64_t max_batches) {
+                                int64_t batch, int64_t max_batches, const models::ForwardOptions& opts,
+                                const SupervisionEval& sup) {
   if (caps.empty()) throw std::invalid_argument("--solver-steps: give at least one cap, e.g. 0,1,2,4,max");
   std::vector<int64_t> limits;  // -1 = max; all parsed before any (slow) evaluation runs
   for (const auto& cap : caps) {
@@ -97,9 +165,9 @@ nlohmann::json evaluate_by_caps(models::ModelImpl& model, const data::Task& task
   }
   nlohmann::json rows = nlohmann::json::array();
   for (size_t i = 0; i < caps.size(); ++i) {
-    models::RefineLimits capped;
-    if (limits[i] >= 0) capped.max_steps = limits[i];
-    auto r = evaluate(model, task, batch, max_batches, capped);
+    models::ForwardOptions capped = opts;
+    capped.limits.max_steps = limits[i] >= 0 ? std::optional<int64_t>(limits[i]) : opts.limits.max_steps;
+    auto r = evaluate(model, task, batch, max_batches, capped, sup);
     r["solver_steps_cap"] = caps[i];
     rows.push_back(r);
   }

@@ -10,6 +10,28 @@
 
 namespace eqt::train {
 
+std::string current_metric_name(const std::string& name) {
+  if (name == "mean_solver_steps") return "solver_steps_mean";
+  if (name == "val_solver_steps") return "val_solver_steps_mean";
+  return name;
+}
+
+void upgrade_metric_names(nlohmann::json& record) {
+  if (record.is_array()) {
+    for (auto& x : record) upgrade_metric_names(x);
+    return;
+  }
+  if (!record.is_object()) return;
+  for (const char* old : {"mean_solver_steps", "val_solver_steps"})
+    if (record.contains(old)) {
+      const auto now = current_metric_name(old);
+      if (!record.contains(now)) record[now] = record[old];
+      record.erase(old);
+    }
+  for (auto& [key, value] : record.items())
+    if (value.is_structured()) upgrade_metric_names(value);
+}
+
 int64_t trim_metrics_after(const std::string& path, int64_t step) {
   if (!std::filesystem::exists(path)) return 0;
   std::ifstream in(path);

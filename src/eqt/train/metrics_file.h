@@ -3,6 +3,8 @@
 // What it is not: a reader for plots (cli/plot_command.cpp reads the lines it draws).
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -13,5 +15,14 @@ namespace eqt::train {
 // checkpoint, which the resumed run writes again, and a line torn by the kill. Rewrites
 // the file atomically; a missing file is left missing. Returns the lines dropped.
 int64_t trim_metrics_after(const std::string& path, int64_t step);
+
+// One name per metric. Earlier versions wrote the mean solver steps as "mean_solver_steps"
+// (eval.json, bench and sweep records) and "val_solver_steps" (validation lines); today
+// every writer says "solver_steps_mean" / "val_solver_steps_mean". Readers of files that
+// older runs wrote (plot, compare, sweep) pass each record through upgrade_metric_names,
+// which renames the old keys in place, recursively (by_solver_steps rows); a record that
+// holds both keeps today's value.
+std::string current_metric_name(const std::string& name);
+void upgrade_metric_names(nlohmann::json& record);
 
 }  // namespace eqt::train

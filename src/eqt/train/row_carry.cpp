@@ -29,6 +29,32 @@ const RowCarry::Rows& RowCarry::next(data::Task& task, int64_t batch, at::Genera
   return rows_;
 }
 
+std::map<std::string, torch::Tensor> RowCarry::snapshot() const {
+  if (!keep_.defined() || !keep_.any().item<bool>()) return {};  // the next batch is all new
+  std::map<std::string, torch::Tensor> s = {{"keep", keep_}, {"tokens", rows_.batch.tokens}, {"targets", rows_.batch.targets}};
+  if (rows_.steps.defined()) s["steps"] = rows_.steps;
+  if (rows_.state.defined()) s["state"] = rows_.state;
+  return s;
+}
+
+void RowCarry::restore(const std::map<std::string, torch::Tensor>& s, int64_t batch, const torch::Device& device) {
+  rows_ = Rows{};
+  keep_ = torch::Tensor();
+  if (s.empty()) return;
+  for (const char* k : {"keep", "tokens", "targets"})
+    if (!s.count(k)) throw std::invalid_argument(std::string("carried rows: no '") + k + "' in the checkpoint");
+  const auto& keep = s.at("keep");
+  if (keep.dim() != 1 || keep.size(0) != batch || s.at("tokens").size(0) != batch)
+    throw std::invalid_argument("carried rows: the checkpoint carries " + std::to_string(keep.size(0)) +
+                                " rows, the batch is " + std::to_string(batch) +
+                                "; resume with the batch size the run was trained with");
+  keep_ = keep.to(torch::kBool);
+  rows_.batch.tokens = s.at("tokens");
+  rows_.batch.targets = s.at("targets");
+  if (s.count("steps")) rows_.steps = s.at("steps");
+  if (s.count("state")) rows_.state = s.at("state").to(device);
+}
+
 void RowCarry::settle(const torch::Tensor& keep, const torch::Tensor& state) {
   keep_ = keep.defined() ? keep.to(torch::kCPU, torch::kBool) : torch::Tensor();  // (B,)
   rows_.state = state.defined() ? state.detach() : torch::Tensor();

@@ -17,6 +17,9 @@
 
 #include <torch/torch.h>
 
+#include <map>
+#include <string>
+
 namespace eqt::train {
 
 class RowCarry {
@@ -36,6 +39,11 @@ class RowCarry {
   // state (B, ...) their state to carry (detached here; undefined: none).
   void settle(const torch::Tensor& keep, const torch::Tensor& state);
   const Rows& rows() const { return rows_; }
+  // What next() needs to continue after a restart (checkpoint.h's "carry.*" tensors): empty
+  // when nothing is kept. restore() takes it back; the state goes to `device`. A snapshot
+  // that does not fit a batch of `batch` rows is std::invalid_argument naming the sizes.
+  std::map<std::string, torch::Tensor> snapshot() const;
+  void restore(const std::map<std::string, torch::Tensor>& s, int64_t batch, const torch::Device& device);
 
  private:
   Rows rows_;

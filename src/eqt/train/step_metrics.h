@@ -24,6 +24,7 @@ class StepMetrics {
   void set(const std::string& name, double v) { sums_[name] = v; }  // a figure of the whole step
   // The figure, or 0 if it was never recorded.
   double operator[](const std::string& name) const;
+  bool has(const std::string& name) const { return sums_.count(name) || maxes_.count(name); }
   // Sums and maxima over the ranks of comm (every rank calls it with the same names).
   void reduce(parallel::Communicator& comm);
 

@@ -8,6 +8,7 @@
 #include "eqt/train/collapse_watch.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/metrics_file.h"
+#include "eqt/util/choices.h"
 #include "eqt/parallel/grad_sync.h"
 
 #include <fmt/format.h>
@@ -44,6 +45,14 @@ void TrainOptions::validate() const {
   if (!(ema >= 0 && ema < 1)) bad("ema", std::to_string(ema), "0 (off) or a decay in (0, 1)");
   if (eval_every < 0) bad("eval_every", std::to_string(eval_every), ">= 0");
   if (eval_batches < 0) bad("eval_batches", std::to_string(eval_batches), ">= 0");
+  if (loss != "ce" && loss != "stablemax") bad("loss", loss, "ce | stablemax");
+  if (!(beta1 >= 0 && beta1 < 1)) bad("beta1", std::to_string(beta1), "a decay in [0, 1)");
+  if (!(beta2 >= 0 && beta2 < 1)) bad("beta2", std::to_string(beta2), "a decay in [0, 1)");
+  if (supervision < 1) bad("supervision", std::to_string(supervision), ">= 1 (1: off)");
+  if (supervision > 1 && accum > 1)
+    bad("supervision", std::to_string(supervision), "1 with accum > 1 (a carried row belongs to one micro-batch)");
+  if (!(halt_weight >= 0)) bad("halt_weight", std::to_string(halt_weight), ">= 0");
+  if (!(halt_explore >= 0 && halt_explore <= 1)) bad("halt_explore", std::to_string(halt_explore), "a probability in [0, 1]");
 }
 
 double learning_rate(const TrainOptions& o, int64_t step) {
@@ -72,13 +81,23 @@ Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data:
   if (comm_ && o_.batch < comm_->world())
     throw std::invalid_argument("train option batch = " + std::to_string(o_.batch) + " does not split over " +
                                 std::to_string(comm_->world()) + " processes; expected a batch >= the process count");
+  if (o_.supervision > 1 && comm_ && comm_->world() > 1)
+    throw std::invalid_argument("train option supervision = " + std::to_string(o_.supervision) +
+                                " is not supported with " + std::to_string(comm_->world()) +
+                                " processes yet (the carried rows would have to be gathered across them); "
+                                "expected 1, or one process");
+  if (o_.supervision > 1 && !models::find_family(model_->config().family).has_state)
+    throw std::invalid_argument("train option supervision = " + std::to_string(o_.supervision) + ": family '" +
+                                model_->config().family + "' has no loop state to carry between supervision steps; "
+                                "expected 1, or a family with one (" + util::choices(models::state_families()) + ")");
   if (main_rank()) std::filesystem::create_directories(out_dir_);
   if (comm_) {
     broadcast_parameters();
     sync_ = std::make_unique<parallel::GradSync>(model_->parameters(), comm_, sync);
   }
   opt_ = std::make_unique<torch::optim::AdamW>(
-      model_->parameters(), torch::optim::AdamWOptions(o_.lr).weight_decay(o_.weight_decay));
+      model_->parameters(),
+      torch::optim::AdamWOptions(o_.lr).weight_decay(o_.weight_decay).betas({o_.beta1, o_.beta2}));
   if (o_.ema > 0)
     for (const auto& p : model_->parameters()) ema_.push_back(p.detach().clone());
 }
@@ -113,14 +132,16 @@ void Trainer::validate_line(int64_t step, std::ofstream& metrics) {
   nlohmann::json r;
   {
     ScopedWeights ema(*model_, ema_);
-    r = evaluate(*model_, *task_, o_.batch, o_.eval_batches);
+    SupervisionEval sup;  // all `supervision` steps, as TRM evaluates
+    sup.steps = o_.supervision;
+    r = evaluate(*model_, *task_, o_.batch, o_.eval_batches, {}, sup);
   }
   std::printf("step %6lld | validation loss %.4f | token acc %.4f | exact %.4f | solver %.1f\n", (long long)step,
               r["loss"].get<double>(), r["token_accuracy"].get<double>(), r["exact_accuracy"].get<double>(),
-              r["mean_solver_steps"].get<double>());
+              r["solver_steps_mean"].get<double>());
   std::fflush(stdout);
   metrics << nlohmann::json{{"step", step}, {"val_loss", r["loss"]}, {"val_token_accuracy", r["token_accuracy"]},
-                            {"val_exact_accuracy", r["exact_accuracy"]}, {"val_solver_steps", r["mean_solver_steps"]}}
+                            {"val_exact_accuracy", r["exact_accuracy"]}, {"val_solver_steps_mean", r["solver_steps_mean"]}}
                  .dump()
           << "\n";
   metrics.flush();
@@ -132,11 +153,16 @@ void Trainer::resume(const Checkpoint& ck) {
   auto src = ck.model->parameters();
   TORCH_CHECK(dst.size() == src.size(), "resume: parameter count differs");
   for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_(src[i]);
+  auto dst_buffers = model_->buffers();  // fixed state the checkpoint holds (trm's starts)
+  auto src_buffers = ck.model->buffers();
+  TORCH_CHECK(dst_buffers.size() == src_buffers.size(), "resume: buffer count differs");
+  for (size_t i = 0; i < dst_buffers.size(); ++i) dst_buffers[i].copy_(src_buffers[i]);
   Checkpoint mine = ck;
   mine.model = model_;
   restore_optimizer(mine, *opt_);
   step_ = ck.meta.value("step", int64_t(0));
   if (ck.rng_train.defined()) gen_.set_state(ck.rng_train);
+  carry_.restore(ck.carry, o_.batch, model_->parameters().front().device());  // deep supervision's rows
   if (o_.ema > 0 && !ck.ema.empty()) {
     TORCH_CHECK(ck.ema.size() == ema_.size(), "resume: EMA size differs");
     for (size_t i = 0; i < ema_.size(); ++i) ema_[i] = ck.ema[i].to(ema_[i].device(), false, /*copy=*/true);
@@ -152,7 +178,7 @@ void Trainer::save(int64_t step) {
   if (!main_rank()) return;
   nlohmann::json meta = {{"step", step}, {"task", task_->options()}, {"train", config::to_json(o_)}};
   meta["task"]["name"] = task_->name();
-  save_checkpoint(checkpoint_path(), *model_, opt_.get(), meta, &gen_, ema_);
+  save_checkpoint(checkpoint_path(), *model_, opt_.get(), meta, &gen_, ema_, carry_.snapshot());
 }
 
 double gradient_norm(const std::vector<torch::Tensor>& params) {
@@ -162,6 +188,52 @@ double gradient_norm(const std::vector<torch::Tensor>& params) {
     if (p.grad().defined()) norms.push_back(p.grad().data().norm(2));
   if (norms.empty()) return 0.0;
   return (norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2)).item<double>();
+}
+
+// Deep supervision: the rows carried from the last step start from their state, the fresh
+// ones from the family's start (RowCarry; nothing carried: the family's start for all).
+models::ForwardOptions Trainer::carried_start(const RowCarry::Rows& rows) const {
+  models::ForwardOptions o;
+  if (!rows.state.defined()) return o;
+  o.start.policy = models::StartState::Policy::Given;
+  o.start.given = rows.state;
+  o.start.given_rows = ~rows.fresh;
+  return o;
+}
+
+// Deep supervision's bookkeeping for a micro-batch: which rows stay for another step, and
+// the halting head's loss BCE(q_halt, the whole answer right). A row halts when it has had
+// `supervision` steps or, with a halting head, when q_halt > 0 once it has had its least
+// number of steps (0, or with probability halt_explore a draw from 2..supervision, TRM's
+// exploration). With supervision 1 nothing is kept and nothing drawn: training as before.
+Trainer::Halting Trainer::supervise(const models::ModelOutput& out, const torch::Tensor& targets,
+                                    const RowCarry::Rows& rows, StepMetrics& m) {
+  Halting h;
+  if (o_.supervision <= 1) return h;
+  const int64_t B = targets.size(0);
+  torch::Tensor correct;  // (B,) bool: every target of the row right
+  {
+    torch::NoGradGuard ng;
+    correct = (out.logits.argmax(-1).eq(targets) | targets.eq(data::kIgnore)).all(1);
+  }
+  if (out.q_halt.defined())
+    h.loss = torch::binary_cross_entropy_with_logits(out.q_halt.to(torch::kFloat32),
+                                                     correct.to(torch::kFloat32));  // mean over rows
+  torch::NoGradGuard ng;
+  auto steps = (rows.steps.defined() ? rows.steps : torch::zeros({B}, torch::kLong)) + 1;  // (B,) this one included
+  auto halted = steps >= o_.supervision;
+  if (out.q_halt.defined()) {
+    auto explore = torch::rand({B}, gen_) < o_.halt_explore;                          // (B,)
+    auto least = torch::where(explore, torch::randint(2, o_.supervision + 1, {B}, gen_, torch::kLong),
+                              torch::zeros({B}, torch::kLong));                      // (B,)
+    halted = halted | ((out.q_halt.detach().cpu() > 0) & (steps >= least));
+  }
+  h.keep = ~halted;
+  m.add("train_exact", correct.to(torch::kFloat64).mean().item<double>());
+  m.add("supervision_step_mean", steps.to(torch::kFloat64).mean().item<double>());
+  m.add("halted", halted.to(torch::kFloat64).mean().item<double>());
+  if (h.loss.defined()) m.add("halt_loss", h.loss.item<double>());
+  return h;
 }
 
 // Micro-batches: batch -> forward -> loss -> backward, gradients accumulating. Figures are
@@ -178,11 +250,14 @@ StepMetrics Trainer::forward_backward(CollapseWatch& watch) {
     const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
     auto batch = world > 1 ? shard_of(global, rank, world) : global;
     const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
-    auto out = training_forward(*model_, batch.tokens, device, bf16);
-    auto loss = training_loss(out, batch.targets.to(device), count, share);
+    auto out = training_forward(*model_, batch.tokens, device, bf16, carried_start(rows));
+    auto targets = batch.targets.to(device);
+    auto loss = training_loss(out, targets, count, share, o_.loss);
+    const auto halt = supervise(out, targets, rows, m);  // what stays for another step; the halting loss
+    if (halt.loss.defined()) loss = loss + o_.halt_weight * share * halt.loss;
     if (sync_ && micro + 1 == o_.accum) sync_->arm();
     (loss / double(o_.accum)).backward();
-    carry_.settle(torch::Tensor(), torch::Tensor());  // no family keeps rows yet (row_carry.h)
+    carry_.settle(halt.keep, halt.keep.defined() ? out.state : torch::Tensor());
     // share * x / accum: a micro-batch's part of the step's per-sample mean x.
     const double A = double(o_.accum);
     m.add("loss", loss.item<double>() / A);
@@ -240,6 +315,8 @@ void Trainer::log_step(int64_t done, double lr, const StepMetrics& m, std::ofstr
   const double bwd_steps = m["backward_steps"], bwd_res = m["backward_residual"];
   std::string bwd = bwd_steps > 0 ? fmt::format(" | bwd {:.0f}/{:.1e}", bwd_steps, bwd_res) : "";
   if (rho_mean >= 0) bwd += fmt::format(" | rho {:.2f}/{:.2f}", rho_mean, rho_max);
+  if (o_.supervision > 1)
+    bwd += fmt::format(" | sup {:.1f} exact {:.2f} halted {:.2f}", m["supervision_step_mean"], m["train_exact"], m["halted"]);
   std::printf("step %6lld | loss %.4f | gnorm %.3f | lr %.2e | %7.1f ms | %8.0f tok/s | solver %.1f/%.0f | res %.1e%s\n",
               (long long)done, m["loss"], m["grad_norm"], lr, ms, tps, m["solver_steps_mean"], m["solver_steps_max"],
               m["residual_mean"], bwd.c_str());
@@ -251,6 +328,9 @@ void Trainer::log_step(int64_t done, double lr, const StepMetrics& m, std::ofstr
     line["backward_steps"] = bwd_steps;
     line["backward_residual"] = bwd_res;
   }
+  if (o_.supervision > 1)
+    for (const char* k : {"supervision_step_mean", "train_exact", "halted", "halt_loss"})
+      if (m.has(k)) line[k] = m[k];
   if (util::MemoryMeter::installed()) line["peak_mb"] = double(window_.peak) / 1048576.0;
   if (rho_mean >= 0) {
     line["jacobian_radius_mean"] = rho_mean;
@@ -277,7 +357,7 @@ TrainResult Trainer::run(int64_t until) {
   model_->train();
   window_ = {};
   const auto& cfg = model_->config();
-  CollapseWatch watch(CollapseWatchOptions().cap(models::find_family(cfg.family).has_solver ? cfg.train_max_iter : 0),
+  CollapseWatch watch(CollapseWatchOptions().cap(models::find_family(cfg.family).has_solver ? cfg.solver.train_max_iter : 0),
                       cfg.vocab);
   for (; step_ < last; ++step_) {
     const auto t0 = std::chrono::steady_clock::now();

@@ -63,6 +63,14 @@ struct TrainOptions {
   int64_t eval_every = 0;  // steps between validation lines (0: only at the end)
   int64_t eval_batches = 4;  // held-out batches per validation line (0: all)
   std::string precision = "fp32";  // fp32 | bf16 (autocast of the training forward, util/autocast.h)
+  std::string loss = "ce";         // ce | stablemax (cross-entropy of s(x) = x + 1 or 1 / (1 - x), TRM)
+  double beta1 = 0.9, beta2 = 0.999;  // AdamW's moment decays (TRM: 0.9, 0.95)
+  // Deep supervision (issue 28): each example is trained for up to `supervision` optimizer
+  // steps, its loop state carried (detached) from one to the next, and replaced by a fresh
+  // example when it halts or has had them all (RowCarry). 1: off, training as before.
+  int64_t supervision = 1;
+  double halt_weight = 0.5;   // weight of the halting head's loss BCE(q_halt, whole answer right)
+  double halt_explore = 0.1;  // probability that a row draws a least step count in 2..supervision
 
   template <class V>
   void visit(V& v) {
@@ -83,6 +91,12 @@ struct TrainOptions {
     v("eval_every", eval_every, "steps between validation lines (0: only at the end)");
     v("eval_batches", eval_batches, "held-out batches per validation line (0: all)");
     v("precision", precision, "fp32 | bf16: the training forward under bfloat16 autocast (float32 weights)");
+    v("loss", loss, "ce | stablemax (cross-entropy of s(x) = x + 1 for x >= 0, 1 / (1 - x) below)");
+    v("beta1", beta1, "AdamW first-moment decay");
+    v("beta2", beta2, "AdamW second-moment decay");
+    v("supervision", supervision, "deep supervision: optimizer steps per example, the loop state carried between them (1: off)");
+    v("halt_weight", halt_weight, "weight of the halting head's loss (models with halt.head)");
+    v("halt_explore", halt_explore, "probability that a row must take a random least number of steps in 2..supervision");
   }
   void validate() const;
 };
@@ -116,6 +130,13 @@ class Trainer {
   void validate_line(int64_t step, std::ofstream& metrics);
   // The training step, in the order run() calls them.
   StepMetrics forward_backward(CollapseWatch& watch);
+  struct Halting {
+    torch::Tensor keep;  // (B,) bool rows that stay for another supervision step (undefined: none)
+    torch::Tensor loss;  // scalar halting loss (undefined: no halting head)
+  };
+  models::ForwardOptions carried_start(const RowCarry::Rows& rows) const;
+  Halting supervise(const models::ModelOutput& out, const torch::Tensor& targets, const RowCarry::Rows& rows,
+                    StepMetrics& m);
   void synchronise(StepMetrics& m);
   std::optional<std::string> diverged(double loss) const;  // why the run must stop, if it must
   double clip_gradients();
