@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`eqt export` / `eqt import` end to end, for every family: a tiny trained run exported to
 safetensors is read by python/eqt_safetensors.py (standard library + torch) into the
-independent reference implementation (tests/reference/eqt_ref.py), whose logits equal
+independent reference implementation (tests/reference/eqt_ref.py), whose logits equal (to 1e-6)
 those it computes from the run's own checkpoint (read by tensor_file.py) and whose tensors
 equal the checkpoint's EMA weights bit for bit; `eqt import` of the file evaluates to the
 original run's metrics exactly; damaged files are refused by name.
@@ -56,7 +56,12 @@ for family in bench_json.families(checks.eqt):  # the binary's family table
         P = {n: W[n].clone().requires_grad_(n in params) for n in names}
         return eqt_ref.forward_loss(P, tokens, targets, ref_cfg, params)[1].detach()
     a, b = logits(T), logits(ema)
-    check(torch.equal(a, b), f"{family}: the reference's logits from the file equal those from the checkpoint (max |d| {(a - b).abs().max().item():.1e})")
+    # Bit for bit, except that under `ctest -j2` the reference's attractor forward has differed
+    # from itself by 3e-8 on identical inputs (twice in ~10 suite runs; not reproduced alone,
+    # cause not found). The weights themselves are compared bit for bit above; wrong weights
+    # would move the logits by orders of magnitude more than 1e-6.
+    d = (a - b).abs().max().item()
+    check(d <= 1e-6, f"{family}: the reference's logits from the file equal those from the checkpoint (max |d| {d:.1e})")
     imp = os.path.join(work, family + "_imported")
     run("import", st, "--out", imp)
     e1 = json.loads(run("eval", "--run", rd, "--json").stdout)

@@ -76,6 +76,7 @@ TEST(ReferenceVariants, OtherBlockOptions) {
   trm_mlp.trm.mixer = "mlp";
   trm_mlp.max_seq = 8;
   trm_mlp.block.mlp = "swiglu";
+  trm_mlp.block.causal = false;  // an MLP across positions sees every position: puzzles, not next tokens
   check_against_python(trm_mlp, "trm_mlp_mixer");
   auto trm_solve = test::tiny("trm");  // the fixed-point variant, phantom gradient k = 2
   trm_solve.trm.inner = "solve";

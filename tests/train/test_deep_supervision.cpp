@@ -169,6 +169,22 @@ TEST(DeepSupervision, EvaluationDepthAndHaltingRules) {
   auto plain = small("trm");
   plain->eval();
   EXPECT_THROW(train::evaluate(*plain, *task, 16, 1, {}, learned), std::invalid_argument);  // no head
+  // A solver cap of 0 (the attractor's proposal, no loop): nothing to continue, one step.
+  auto attractor = small("attractor");
+  attractor->eval();
+  models::ForwardOptions capped;
+  capped.limits.max_steps = 0;
+  EXPECT_EQ(train::evaluate(*attractor, *task, 16, 1, capped, fixed)["halt_steps_mean"].get<double>(), 1.0);
+}
+
+TEST(DeepSupervision, TheMlpMixerIsRefusedOnCausalTasks) {
+  auto c = test::small_config("trm");
+  c.trm.mixer = "mlp";
+  c.max_seq = 8;
+  c.block.causal = true;
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  c.block.causal = false;
+  EXPECT_NO_THROW(c.validate());
 }
 
 TEST(DeepSupervision, FamiliesWithoutALoopStateRefuseIt) {

@@ -108,6 +108,10 @@ void ModelConfig::validate() const {
   at_least("trm.h_cycles", trm.h_cycles, 1);
   at_least("trm.l_cycles", trm.l_cycles, 1);
   at_least("trm.jac_reg", trm.jac_reg, 0);
+  if (trm.mixer == "mlp" && block.causal)
+    throw std::invalid_argument("config trm.mixer = 'mlp' mixes every position with every other, so with "
+                                "block.causal = true (a next-token task) each position would see its answer; "
+                                "expected trm.mixer = 'attention' for causal tasks, or a non-causal task (sudoku, maze)");
   if (halt.head && !find_family(family).has_state)
     throw std::invalid_argument("config halt.head = true: family '" + family +
                                 "' has no loop state to read; expected false, or a family with one (" +

@@ -20,6 +20,7 @@
 // and the MLP mixer takes one sequence length, the puzzle's.
 #include "eqt/models/families.h"
 
+#include "eqt/util/autocast.h"
 #include "eqt/util/per_sample.h"
 
 namespace eqt::models {
@@ -60,7 +61,8 @@ ModelOutput TRMImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, co
   torch::Tensor zH = z.slice(-1, 0, C), zL = z.slice(-1, C, 2 * C), zH_before;
   torch::Tensor steps = torch::zeros({B}, torch::kFloat64);
   torch::Tensor aux;
-  const auto solver = cfg.solver_options(training);
+  // Under bf16 autocast the tolerance is at least solver.low_precision_tol (model_config.h).
+  const auto solver = cfg.solver_options(training, util::low_precision_active(x.device().type()));
   for (int64_t c = 0; c < R.h_cycles; ++c) {
     const bool last = c == R.h_cycles - 1;
     std::optional<torch::NoGradGuard> ng;

@@ -1,6 +1,7 @@
 // eqt/train/evaluate.cpp — see evaluate.h.
 #include "eqt/train/evaluate.h"
 
+#include "eqt/models/family.h"
 #include "eqt/train/trainer.h"
 
 #include <cmath>
@@ -27,9 +28,11 @@ torch::Tensor supervised_forward(models::ModelImpl& model, const torch::Tensor& 
   const int64_t B = tokens.size(0);
   auto used = torch::ones({B}, torch::kFloat64);
   if (sup.steps <= 1) return used;
-  if (!out.state.defined())
+  if (!out.state.defined()) {
+    if (models::find_family(model.config().family).has_state) return used;  // a cap of 0: no loop ran, nothing to continue
     throw std::invalid_argument("supervision depth " + std::to_string(sup.steps) + ": family '" +
                                 model.config().family + "' has no loop state to continue from; expected depth 1");
+  }
   if (sup.halt == "learned" && !out.q_halt.defined())
     throw std::invalid_argument("halting rule 'learned' needs a halting head (model halt.head); this " +
                                 model.config().family + " model has none: use fixed or converged");
@@ -47,7 +50,8 @@ torch::Tensor supervised_forward(models::ModelImpl& model, const torch::Tensor& 
     if (keep.numel() == 0) break;
     live = live.index_select(0, keep);                                   // (n,) batch rows still running
     const auto dev_live = live.to(tokens.device());
-    models::ForwardOptions o = opts;
+    models::ForwardOptions o = opts;  // the caller's limits and solver; the start is the last step's state
+    o.start = models::StartState{};
     o.start.policy = models::StartState::Policy::Given;
     o.start.given = out.state.index_select(0, keep.to(out.state.device()));  // (n, T, S)
     out = model.forward(tokens.index_select(0, dev_live), o);            // halted rows leave the batch

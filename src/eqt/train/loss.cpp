@@ -30,7 +30,9 @@ torch::Tensor token_loss(const torch::Tensor& logits, const torch::Tensor& targe
 
 torch::Tensor stablemax_loss(const torch::Tensor& logits, const torch::Tensor& targets, int64_t count) {
   auto x = logits.reshape({-1, logits.size(-1)}).to(torch::kFloat64);                   // (N, V)
-  auto s = torch::where(x >= 0, x + 1, 1 / (1 - x));                                     // (N, V) > 0
+  // Both branches are evaluated: 1 / (1 - x) on x clamped to <= 0, or at x = 1 its inf would
+  // meet where()'s zero gradient as 0 * inf = NaN in the backward pass.
+  auto s = torch::where(x >= 0, x + 1, 1 / (1 - x.clamp_max(0)));                        // (N, V) > 0
   auto logp = torch::log(s) - torch::log(s.sum(-1, /*keepdim=*/true));                   // (N, V)
   auto t = targets.reshape({-1});                                                         // (N,)
   auto valid = t.ne(data::kIgnore);

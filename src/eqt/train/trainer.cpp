@@ -90,6 +90,11 @@ Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data:
     throw std::invalid_argument("train option supervision = " + std::to_string(o_.supervision) + ": family '" +
                                 model_->config().family + "' has no loop state to carry between supervision steps; "
                                 "expected 1, or a family with one (" + util::choices(models::state_families()) + ")");
+  if (o_.supervision > 1 && models::find_family(model_->config().family).has_solver &&
+      model_->config().solver.train_max_iter == 0)
+    throw std::invalid_argument("train option supervision = " + std::to_string(o_.supervision) +
+                                " with solver.train_max_iter = 0: no solve runs, so there is no state to carry; "
+                                "expected supervision 1 or a solve");
   if (main_rank()) std::filesystem::create_directories(out_dir_);
   if (comm_) {
     broadcast_parameters();
