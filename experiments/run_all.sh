@@ -2,14 +2,14 @@
 # Runs every experiment of docs/results.md, one sweep after another, two runs at a time
 # (a 2-core machine: each run uses one thread). Resumable: run it again after an
 # interruption and each sweep skips its finished runs. Usage: experiments/run_all.sh OUT_ROOT
-set -e
+set -ef  # -f: the --only patterns below reach eqt unexpanded
 here=$(cd "$(dirname "$0")" && pwd)
 eqt=${EQT:-$here/../build/eqt}
 root=${1:?usage: run_all.sh OUT_ROOT}
 mkdir -p "$root"
 root=$(cd "$root" && pwd)
 export OPENBLAS_NUM_THREADS=1
-for spec in memory-depth text text-compute tokenizer parity-length maze sudoku parity-length-128 text-deq text-bf16 text-bf16-tol sudoku6 sudoku6-trm-solve; do
+for spec in memory-depth text text-compute tokenizer parity-length maze sudoku parity-length-128 text-deq text-bf16 text-bf16-tol sudoku6 sudoku6-trm-solve sudoku9; do
   [ -f "$here/$spec.json" ] || continue
   echo "== $spec"
   if [ "$spec" = tokenizer ]; then
@@ -19,7 +19,7 @@ for spec in memory-depth text text-compute tokenizer parity-length maze sudoku p
   fi
   only=""
   # The standard transformer has no loop state to carry: deep supervision (ds=on) refuses it.
-  [ "$spec" = sudoku6 ] && only="--only standard/ds=off/* --only looped/* --only attractor/* --only trm/*"
+  case $spec in sudoku6 | sudoku9) only="--only standard/ds=off/* --only looped/* --only attractor/* --only trm/*" ;; esac
   # shellcheck disable=SC2086
   (cd "$root" && "$eqt" sweep "$here/$spec.json" --out "$root/$spec" --jobs 2 $only)
 done
