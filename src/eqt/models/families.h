@@ -1,4 +1,4 @@
-// eqt/models/families.h — the five model families (REFERENCE 1's table), each composed
+// eqt/models/families.h — the model families (REFERENCE 1's table and TRM), each composed
 // from TokenIO, BlockStacks, the solvers and the gradient modes; no block is copied.
 //   standard   embed -> N blocks -> logits
 //   looped     embed -> prelude -> K x core(inject(s, e)) -> coda -> logits
