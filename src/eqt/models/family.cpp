@@ -26,19 +26,18 @@ std::vector<std::string> family_names() {
   return names;
 }
 
-std::vector<std::string> state_families() {
+namespace {
+// The names of the rows with a trait, in table order.
+std::vector<std::string> names_where(bool Family::*trait) {
   std::vector<std::string> names;
   for (const auto& f : family_table())
-    if (f.has_state) names.emplace_back(f.name);
+    if (f.*trait) names.emplace_back(f.name);
   return names;
 }
+}  // namespace
 
-std::vector<std::string> decoding_families() {
-  std::vector<std::string> names;
-  for (const auto& f : family_table())
-    if (f.can_decode) names.emplace_back(f.name);
-  return names;
-}
+std::vector<std::string> state_families() { return names_where(&Family::has_state); }
+std::vector<std::string> decoding_families() { return names_where(&Family::can_decode); }
 
 const Family& find_family(const std::string& name) {
   for (const auto& f : family_table())
