@@ -113,8 +113,7 @@ Family trm_family() {
           /*cap_refinement=*/
           [](ModelConfig& c, int64_t n) {
             c.trm.l_cycles = std::max<int64_t>(n, 1);
-            c.solver.eval_max_iter = std::max<int64_t>(n, 1);
-            c.solver.eval_min_iter = std::min(c.solver.eval_min_iter, c.solver.eval_max_iter);
+            cap_solver_iterations(c, std::max<int64_t>(n, 1));
           },
           // The MLP mixer's blocks hold no attention weights: they count as none (a lower bound).
           /*blocks=*/[](const ModelConfig& c) { return c.trm.mixer == "attention" ? c.trm.layers : int64_t(0); },
