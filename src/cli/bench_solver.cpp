@@ -1,7 +1,10 @@
 // cli/bench_solver.cpp — `eqt bench solver`: solver cost and gradient memory, measured.
 //
 // Table 1: every solver on every problem, run until each sample's relative residual is below
-// the problem's tolerance: f-evaluations, worst final residual, median wall time of 5 runs.
+// the problem's tolerance: f-evaluations, worst final residual, median wall time of 5 runs,
+// and beside it the same number of bare evaluations z <- f(z) (no solver: the map's own
+// cost), so us/eval - map us/eval is what the solver adds per evaluation (its bookkeeping,
+// and Anderson's / Broyden's step).
 // Table 2: on tanh-net, the extra peak bytes of one solve + backward for each gradient mode
 // and iteration count, measured by the counting CPU allocator (never computed).
 #include "cli/commands.h"
@@ -45,15 +48,30 @@ nlohmann::json solver_rows(const BenchSolverArgs& a) {
         r = solve::solve(p.f, p.z0, opts);
         times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       }
-      std::nth_element(times.begin(), times.begin() + 2, times.end());
-      const double ms = times[2];
+      auto median = [](std::vector<double> t) {
+        std::nth_element(t.begin(), t.begin() + 2, t.end());
+        return t[2];
+      };
+      const double ms = median(times);
+      // The map alone, as many times as the solve evaluated it.
+      std::vector<double> map_times;
+      for (int rep = 0; rep < 5; ++rep) {
+        torch::NoGradGuard no_grad;
+        auto t0 = std::chrono::steady_clock::now();
+        torch::Tensor z = p.z0;
+        for (int64_t k = 0; k < r.fevals; ++k) z = p.f(z);
+        map_times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      const double map_ms = median(map_times);
       rows.push_back({{"problem", p.name},
                       {"solver", solve::to_string(m)},
                       {"fevals", r.fevals},
                       {"residual", r.rel_res.max().item<double>()},
                       {"converged", r.all_converged()},
                       {"tol", p.tol},
-                      {"ms", ms}});
+                      {"ms", ms},
+                      {"us_per_eval", 1000.0 * ms / double(r.fevals)},
+                      {"map_us_per_eval", 1000.0 * map_ms / double(r.fevals)}});
     }
   }
   return rows;
@@ -81,13 +99,14 @@ nlohmann::json memory_rows(const BenchSolverArgs& a) {
 }
 
 void print_table(const nlohmann::json& out) {
-  std::cout << fmt::format("{:<12} {:<9} {:>7} {:>11} {:>5} {:>9}\n", "problem", "solver", "fevals",
-                           "residual", "conv", "ms");
+  std::cout << fmt::format("{:<12} {:<9} {:>7} {:>11} {:>5} {:>9} {:>8} {:>12}\n", "problem", "solver", "fevals",
+                           "residual", "conv", "ms", "us/eval", "map us/eval");
   for (const auto& r : out["solvers"])
-    std::cout << fmt::format("{:<12} {:<9} {:>7} {:>11.3e} {:>5} {:>9.2f}\n",
+    std::cout << fmt::format("{:<12} {:<9} {:>7} {:>11.3e} {:>5} {:>9.2f} {:>8.1f} {:>12.1f}\n",
                              r["problem"].get<std::string>(), r["solver"].get<std::string>(),
                              r["fevals"].get<int64_t>(), r["residual"].get<double>(),
-                             r["converged"].get<bool>() ? "yes" : "no", r["ms"].get<double>());
+                             r["converged"].get<bool>() ? "yes" : "no", r["ms"].get<double>(),
+                             r["us_per_eval"].get<double>(), r["map_us_per_eval"].get<double>());
   std::cout << fmt::format("\n{:<10} {:>6} {:>14}   (tanh-net, solve + backward, extra peak)\n",
                            "gradient", "iters", "peak MiB");
   for (const auto& r : out["memory"])

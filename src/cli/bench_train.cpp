@@ -1,7 +1,10 @@
 // cli/bench_train.cpp — `eqt bench train`: training-step cost of every family at its CPU
 // preset, measured one after another in one process (forward + backward + clip + AdamW, the
 // trainer's loss), with ratio_to_standard = ms/step / the standard preset's ms/step from the
-// same run: ratios survive a shared, noisy machine; absolute times do not.
+// same run: ratios survive a shared, noisy machine; absolute times do not. Beside each step
+// time, its FLOP time: the matrix-product FLOPs of one step (counted as they run,
+// util/flop_count.h, in an unmeasured step) at the GEMM rate `eqt env` measures in the same
+// process, and x FLOP time = ms/step / that floor (1 would be a step that runs at GEMM speed).
 // What it is not: a training run (no validation, checkpoint or log; weights are thrown away).
 #include "cli/commands.h"
 #include "cli/json_file.h"
@@ -12,6 +15,8 @@
 #include "eqt/models/family.h"
 #include "eqt/models/model.h"
 #include "eqt/train/loss.h"
+#include "eqt/util/blas_check.h"
+#include "eqt/util/flop_count.h"
 #include "eqt/util/memory_meter.h"
 
 #include <fmt/format.h>
@@ -79,6 +84,12 @@ nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
     if (out.stats.steps.defined()) steps_sum += out.stats.steps.mean().item<double>();
   };
   for (int64_t i = 0; i < a.warmup; ++i) step(false);
+  double flops = 0;
+  {
+    util::FlopCount count;  // one more unmeasured step, its products counted
+    step(false);
+    flops = count.flops();
+  }
   const int64_t peak = util::measure_peak_bytes([&] {
     for (int64_t i = 0; i < a.steps; ++i) step(true);
   });
@@ -92,6 +103,7 @@ nlohmann::json bench_one(const std::string& family, const BenchTrainArgs& a) {
           {"tokens_per_s", double(tokens) / (ms / 1000.0)},
           {"solver_steps_mean", steps_sum / double(a.steps)},
           {"supervision", N},
+          {"gflop_per_step", flops / 1e9},
           {"peak_bytes", peak}};
 }
 
@@ -103,27 +115,39 @@ nlohmann::json run_bench(BenchTrainArgs a) {
   a.models.insert(a.models.begin(), standard);
   nlohmann::json rows = nlohmann::json::array();
   double base_ms = 0;
+  // The GEMM rate of `eqt env` (best of several 512 x 512 float32 products), measured here,
+  // with the threads the steps use; on a GPU the CPU's rate is no floor, so none is given.
+  const double gemm_gflops = a.device == "cpu" ? util::check_blas().gemm_gflops : 0.0;
   for (const auto& family : a.models) {
     auto r = bench_one(family, a);
     if (family == standard) base_ms = r["ms_per_step"].get<double>();
     r["ratio_to_standard"] = r["ms_per_step"].get<double>() / base_ms;
-    std::fprintf(stderr, "bench train: %-10s %s  %9.1f ms/step  %5.2fx standard  %6.2f solver steps\n",
+    const double flop_ms = gemm_gflops > 0 ? r["gflop_per_step"].get<double>() / gemm_gflops * 1e3 : 0.0;
+    r["flop_ms_per_step"] = flop_ms;
+    r["x_flop_time"] = flop_ms > 0 ? r["ms_per_step"].get<double>() / flop_ms : 0.0;
+    std::fprintf(stderr, "bench train: %-10s %s  %9.1f ms/step  %5.2fx standard  %6.2f solver steps  %7.3f GFLOP  %7.1f ms at GEMM rate\n",
                  family.c_str(), a.task.c_str(), r["ms_per_step"].get<double>(), r["ratio_to_standard"].get<double>(),
-                 r["solver_steps_mean"].get<double>());
+                 r["solver_steps_mean"].get<double>(), r["gflop_per_step"].get<double>(), flop_ms);
     rows.push_back(r);
   }
-  return {{"results", rows}};
+  return {{"gemm_gflops", gemm_gflops}, {"results", rows}};
 }
 
 void print_table(const nlohmann::json& out) {
-  std::cout << fmt::format("{:<10} {:<7} {:>9} {:>6} {:>10} {:>11} {:>9} {:>12} {:>10}\n", "model", "task", "params",
-                           "batch", "ms/step", "tokens/s", "x std", "solver steps", "peak MiB");
+  std::cout << fmt::format("{:<10} {:<7} {:>9} {:>6} {:>10} {:>11} {:>9} {:>12} {:>10} {:>11} {:>12} {:>11}\n", "model",
+                           "task", "params", "batch", "ms/step", "tokens/s", "x std", "solver steps", "peak MiB",
+                           "GFLOP/step", "FLOP ms/step", "x FLOP time");
   for (const auto& r : out["results"])
-    std::cout << fmt::format("{:<10} {:<7} {:>9} {:>6} {:>10.1f} {:>11.0f} {:>9.2f} {:>12.2f} {:>10.1f}\n",
+    std::cout << fmt::format("{:<10} {:<7} {:>9} {:>6} {:>10.1f} {:>11.0f} {:>9.2f} {:>12.2f} {:>10.1f} {:>11.3f} {:>12.1f} {:>11.1f}\n",
                              r["model"].get<std::string>(), r["task"].get<std::string>(), r["params"].get<int64_t>(),
                              r["batch"].get<int64_t>(), r["ms_per_step"].get<double>(),
                              r["tokens_per_s"].get<double>(), r["ratio_to_standard"].get<double>(),
-                             r["solver_steps_mean"].get<double>(), r["peak_bytes"].get<int64_t>() / 1048576.0);
+                             r["solver_steps_mean"].get<double>(), r["peak_bytes"].get<int64_t>() / 1048576.0,
+                             r["gflop_per_step"].get<double>(), r["flop_ms_per_step"].get<double>(),
+                             r["x_flop_time"].get<double>());
+  if (out["gemm_gflops"].get<double>() > 0)
+    std::cout << fmt::format("FLOP time: the step's matrix-product FLOPs at {:.1f} GFLOP/s (eqt env's 512 x 512 GEMM rate, "
+                             "measured in this run)\n", out["gemm_gflops"].get<double>());
 }
 
 }  // namespace

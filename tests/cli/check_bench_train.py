@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""`eqt bench train --json` prints exactly one JSON object {"results": [...]} with one row per
-family, exactly the documented keys, standard first with ratio 1, and every ratio equal to
-its ms/step over standard's. Speed is not asserted (shared, noisy machines): the benchmark
+"""`eqt bench train --json` prints exactly one JSON object {"gemm_gflops": x, "results": [...]}
+with one row per family, exactly the documented keys, standard first with ratio 1, every
+ratio equal to its ms/step over standard's, and the FLOP time = the step's counted GFLOP at
+the GEMM rate, x FLOP time = ms/step over it. Speed is not asserted (shared, noisy machines): the benchmark
 prints figures. A family list without standard still measures standard (the ratios' unit).
 Usage: check_bench_train.py EQT_BINARY"""
 import os, sys
@@ -15,12 +16,19 @@ eqt = sys.argv[1]
 
 def bench(*extra):
     args = ["train", "--json", "--steps", "2", "--warmup", "1", "--batch", "8", *extra]
-    return run_bench_json(eqt, args, {"results"})["results"]
+    out = run_bench_json(eqt, args, {"gemm_gflops", "results"})
+    require(out["gemm_gflops"] > 0, f"gemm rate {out['gemm_gflops']}")
+    for r in out["results"]:
+        flop_ms = r["gflop_per_step"] / out["gemm_gflops"] * 1e3
+        require(r["gflop_per_step"] > 0 and abs(r["flop_ms_per_step"] - flop_ms) < 1e-9 * flop_ms, f"FLOP time {r}")
+        require(abs(r["x_flop_time"] - r["ms_per_step"] / flop_ms) < 1e-9 * r["x_flop_time"], f"x FLOP time {r}")
+    return out["results"]
 
 
 rows = bench("--task", "parity")
 keys = {"model": str, "task": str, "device": str, "precision": str, "params": int, "batch": int, "ms_per_step": float, "tokens_per_s": float,
-        "solver_steps_mean": float, "supervision": int, "peak_bytes": int, "ratio_to_standard": float}
+        "solver_steps_mean": float, "supervision": int, "peak_bytes": int, "ratio_to_standard": float,
+        "gflop_per_step": float, "flop_ms_per_step": float, "x_flop_time": float}
 for row in rows:
     check_row_types(row, keys)
     require(row["task"] == "parity" and row["ms_per_step"] > 0 and row["batch"] == 8 and row["peak_bytes"] > 0, row)
