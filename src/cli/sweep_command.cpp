@@ -22,6 +22,7 @@
 
 #include "eqt/io/folder_lock.h"
 #include "eqt/io/text_file.h"
+#include "eqt/models/family.h"
 
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -131,9 +132,49 @@ std::pair<double, double> training_figures(const std::string& metrics) {
 
 // Trains (or resumes) and evaluates one run; returns its record. Throws naming the run and
 // its log on a failure.
+// eval.restarts.json kept small for the sweep's rows: the table, the halting prices and each
+// signal's AUROC (the coverage curves stay in the run folder).
+nlohmann::json restart_summary(const nlohmann::json& r) {
+  nlohmann::json s;
+  for (const char* k : {"depths", "restarts", "start_noise", "path_noise", "seed", "depth_restarts", "halting"})
+    if (r.contains(k)) s[k] = r[k];
+  s["confidence"] = nlohmann::json::array();
+  for (const auto& c : r["confidence"]) {
+    nlohmann::json x = {{"depth", c["depth"]}, {"answers", c["answers"]}, {"right", c["right"]}};
+    for (const char* level : {"per_answer", "per_cell"})
+      for (const auto& [name, sig] : c[level].items())
+        x[level][name] = sig.is_object() ? sig["auroc"] : nlohmann::json(nullptr);
+    s["confidence"].push_back(x);
+  }
+  return s;
+}
+
+// Whether a run of `family` gets the restart evaluation: asked for, and a loop state to
+// restart (standard and eqt have none; their rows keep the plain evaluation).
+bool wants_restarts(const SweepSpec& spec, const std::string& family) {
+  return !spec.eval_restarts.empty() && models::find_family(family).has_state;
+}
+
+// The restart evaluation of a trained run (spec.eval_restarts), into row["restarts"].
+void run_restarts(const SweepSpec& spec, const std::string& dir, const std::string& log, int threads,
+                  const std::string& device, nlohmann::json& row) {
+  std::vector<std::string> args = {"--threads", std::to_string(threads), "eval", "--run", dir, "--json", "--device", device};
+  args.insert(args.end(), spec.eval_restarts.begin(), spec.eval_restarts.end());
+  auto rv = run_child(args, log);
+  if (rv.code != 0)
+    throw std::runtime_error(dir + ": eqt eval (restarts) exited " + std::to_string(rv.code) + " (see " + log + ")");
+  row["restarts"] = restart_summary(read_results_file(dir + "/eval.restarts.json"));
+}
+
 nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::string& out, int threads,
                        const std::string& device) {
   const std::string dir = out + "/" + run.dir, log = dir + "/log.txt", times = dir + "/sweep_time.json";
+  if (fs::exists(dir + "/sweep_row.json") && wants_restarts(spec, run.family)) {  // trained and evaluated: the restart evaluation only
+    auto row = read_results_file(dir + "/sweep_row.json");
+    run_restarts(spec, dir, log, threads, device, row);
+    io::write_text_file(dir + "/sweep_row.json", row.dump(2) + "\n");
+    return row;
+  }
   fs::create_directories(dir);
   const bool resume = fs::exists(dir + "/checkpoint.eqt");
   if (!resume) {  // an attempt killed before its first checkpoint starts over
@@ -168,6 +209,7 @@ nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::st
     if (cv.code != 0) fail("eqt eval --solver-steps", cv.code);
     row["by_solver_steps"] = read_results_file(dir + "/eval_by_solver_steps.json").at("by_solver_steps");
   }
+  if (wants_restarts(spec, run.family)) run_restarts(spec, dir, log, threads, device, row);
   row["family"] = run.family;
   row["cell"] = run.cell;
   row["point"] = run.point;
@@ -217,15 +259,27 @@ void run_sweep(const SweepArgs& a) {
   io::FolderLock lock(a.out, "eqt sweep " + a.spec);
   const std::string kept = a.out + "/spec.json";
   if (fs::exists(kept)) {
-    if (read_json_file(kept) != spec_json)
+    // What runs is the same when only the evaluation options or the description changed: a
+    // finished sweep takes a new eval_restarts (its runs are evaluated, not trained again).
+    auto training_of = [](nlohmann::json j) {
+      j.erase("eval_restarts");
+      j.erase("about");
+      return j;
+    };
+    const auto old_spec = read_json_file(kept);
+    if (training_of(old_spec) != training_of(spec_json))
       throw std::invalid_argument("--out '" + a.out + "' holds a sweep of another spec (" + kept +
                                   "); give a new --out, or the same spec to resume it");
+    if (old_spec != spec_json) io::write_text_file(kept, spec_json.dump(2) + "\n");
   } else {
     io::write_text_file(kept, spec_json.dump(2) + "\n");
   }
   std::vector<size_t> todo;
-  for (size_t i = 0; i < runs.size(); ++i)
-    if (!fs::exists(a.out + "/" + runs[i].dir + "/sweep_row.json")) todo.push_back(i);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto row = a.out + "/" + runs[i].dir + "/sweep_row.json";
+    if (!fs::exists(row) || (wants_restarts(spec, runs[i].family) && !read_results_file(row).contains("restarts")))
+      todo.push_back(i);
+  }
   if (a.only.empty())
     std::printf("eqt sweep: %s, %zu runs (%zu families x %zu cells x %zu seeds): ", a.spec.c_str(), runs.size(),
                 spec.families.size(), runs.size() / spec.families.size() / spec.seeds.size(), spec.seeds.size());

@@ -177,6 +177,125 @@ void write_sweep_report(const SweepSpec& spec, const std::string& spec_path, con
       }
     }
   }
+  // Test-time compute (eval_restarts, issue 29): the depth x restarts table, each signal's
+  // AUROC and the halting prices, mean ± std over seeds; a plot of exact accuracy against
+  // depth per cell.
+  bool any_restarts = false;
+  for (const auto& r : rows) any_restarts = any_restarts || r.contains("restarts");
+  if (any_restarts) {
+    auto rs = [](const nlohmann::json& r) -> const nlohmann::json& { return r["restarts"]; };
+    md += "\n## Test-time compute: exact accuracy by depth and restarts (eqt eval";
+    for (const auto& o : spec.eval_restarts) md += " " + o;
+    md += ")\n\nDepth in supervision steps; first = restart 0 (the plain evaluation), top-1 = the restart "
+          "with the lowest latent residual / logit change, majority = the most shared whole answer, pass@B = any "
+          "restart right (the oracle); evals = mean loop steps per restart.\n\n"
+          "| cell | family | depth | restarts | first | top-1 residual | top-1 logit change | majority | pass@B | "
+          "token acc top-1 residual | evals |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+    const char* keys[] = {"first_exact", "top1_residual_exact", "top1_logit_change_exact", "majority_exact",
+                          "pass_at_restarts", "top1_residual_token_accuracy", "evals_mean"};
+    std::map<std::string, std::vector<io::Series>> by_cell;
+    for (const auto& key : order) {
+      const auto& g = groups[key];
+      const nlohmann::json* first = nullptr;
+      for (const auto& r : g)
+        if (r.contains("restarts")) first = &r;
+      if (!first) continue;
+      io::Series s0{key.second + " restart 0", {}, {}, true}, s1{key.second + " top-1 residual", {}, {}, true};
+      const int64_t top_b = rs(*first)["restarts"].back().get<int64_t>();
+      for (const auto& cell : rs(*first)["depth_restarts"]) {
+        const auto d = cell["depth"].get<int64_t>(), b = cell["restarts"].get<int64_t>();
+        md += fmt::format("| {} | {} | {} | {} |", key.first, key.second, d, b);
+        std::vector<std::vector<double>> v(7);
+        for (const auto& r : g) {
+          if (!r.contains("restarts")) continue;
+          for (const auto& c : rs(r)["depth_restarts"])
+            if (c["depth"] == d && c["restarts"] == b)
+              for (size_t k = 0; k < 7; ++k) v[k].push_back(number(c, keys[k]));
+        }
+        for (size_t k = 0; k < 7; ++k) md += " " + mean_std(v[k], k == 6 ? 1 : 3) + " |";
+        md += "\n";
+        if (b == top_b && !finite(v[1]).empty()) {
+          s0.x.push_back(double(d));
+          s0.y.push_back(mean(finite(v[0])));
+          s1.x.push_back(double(d));
+          s1.y.push_back(mean(finite(v[1])));
+        }
+      }
+      by_cell[key.first].push_back(s0);
+      if (top_b > 1) by_cell[key.first].push_back(s1);
+    }
+    md += "\n## Convergence as confidence: AUROC for \"right\" (restart 0)\n\nPer answer (whole puzzle "
+          "right): the latent residual, the logit change (EqR's score; from depth 2), the halting head's q, the "
+          "smallest max-probability of a cell; per cell: the state change and logit change since the last step, "
+          "the max-probability. 0.5 = no information; - = undefined (every answer right, or every one wrong).\n\n"
+          "| cell | family | depth | right (of answers) | residual | logit change | q_halt | min prob | cell: state change "
+          "| cell: logit change | cell: max prob |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& key : order) {
+      const auto& g = groups[key];
+      std::map<int64_t, std::vector<const nlohmann::json*>> by_depth;
+      for (const auto& r : g)
+        if (r.contains("restarts"))
+          for (const auto& c : rs(r)["confidence"]) by_depth[c["depth"].get<int64_t>()].push_back(&c);
+      for (const auto& [d, list] : by_depth) {
+        std::vector<double> right;
+        for (auto* c : list) right.push_back((*c)["right"].get<double>() / std::max(1.0, (*c)["answers"].get<double>()));
+        md += fmt::format("| {} | {} | {} | {} |", key.first, key.second, d, mean_std(right, 3));
+        for (const auto& [level, name] : std::vector<std::pair<std::string, std::string>>{
+                 {"per_answer", "residual"}, {"per_answer", "logit_change"}, {"per_answer", "q_halt"},
+                 {"per_answer", "min_prob"}, {"per_cell", "state_change"}, {"per_cell", "logit_change"},
+                 {"per_cell", "max_prob"}}) {
+          std::vector<double> v;
+          for (auto* c : list)
+            if (c->contains(level) && (*c)[level].contains(name)) v.push_back(number((*c)[level], name));
+          md += " " + mean_std(v, 3) + " |";
+        }
+        md += "\n";
+      }
+    }
+    md += "\n## Halting priced (restart 0): exact accuracy and mean function evaluations per rule\n\n"
+          "fixed d: every puzzle runs d supervision steps; residual / logit change qN: stop at the first step whose "
+          "signal is below its N-quantile over the run; learned: stop once q_halt > 0.\n\n"
+          "| cell | family | rule | exact | token acc | evals | depth |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& key : order) {
+      const auto& g = groups[key];
+      std::vector<std::string> labels;
+      std::map<std::string, std::vector<std::vector<double>>> vals;
+      for (const auto& r : g) {
+        if (!r.contains("restarts")) continue;
+        for (const auto& h : rs(r)["halting"]) {
+          std::string label = h["rule"].get<std::string>();
+          if (h.contains("depth")) label += " " + std::to_string(h["depth"].get<int64_t>());
+          if (h.contains("tol_quantile")) label += fmt::format(" q{:g}", h["tol_quantile"].get<double>());
+          if (!vals.count(label)) {
+            labels.push_back(label);
+            vals[label].resize(4);
+          }
+          auto& v = vals[label];
+          v[0].push_back(number(h, "exact_accuracy"));
+          v[1].push_back(number(h, "token_accuracy"));
+          v[2].push_back(number(h, "evals_mean"));
+          v[3].push_back(number(h, "depth_mean"));
+        }
+      }
+      for (const auto& l : labels) {
+        const auto& v = vals[l];
+        md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", key.first, key.second, l, mean_std(v[0], 3),
+                          mean_std(v[1], 3), mean_std(v[2], 1), mean_std(v[3], 2));
+      }
+    }
+    for (const auto& [cell, list] : by_cell) {
+      const std::string file = "restarts_" + cell + ".svg";
+      io::PlotOptions po;
+      po.title = spec.task + " " + cell + ": exact accuracy vs test-time depth (mean over seeds)";
+      po.x_label = "depth (supervision steps)";
+      po.y_label = "exact accuracy";
+      try {
+        io::write_text_file(dir + "/" + file, io::svg_line_plot(list, po));
+        plots.push_back(file);
+      } catch (const std::invalid_argument&) {
+      }
+    }
+  }
   if (!plots.empty()) {
     md += "\n## Plots\n\n";
     for (const auto& f : plots) md += "![" + f + "](" + f + ")\n";

@@ -42,10 +42,10 @@ void set_dotted(nlohmann::json& j, const std::string& key, const nlohmann::json&
 SweepSpec parse_sweep_spec(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw std::invalid_argument(where + ": a sweep spec is a JSON object");
   static const std::set<std::string> known = {"task", "families", "seeds", "axes", "set", "family_set",
-                                              "eval_solver_steps", "plot", "about"};
+                                              "eval_solver_steps", "eval_restarts", "plot", "about"};
   for (const auto& [k, v] : j.items())
     if (!known.count(k)) bad(where, k, "is not a sweep field; expected task, families, seeds, axes, set, "
-                                       "family_set, eval_solver_steps, plot, about");
+                                       "family_set, eval_solver_steps, eval_restarts, plot, about");
   SweepSpec s;
   if (!j.contains("task") || !j["task"].is_string()) bad(where, "task", "must be a task name (parity, text, sudoku, maze)");
   s.task = j["task"];
@@ -112,6 +112,19 @@ SweepSpec parse_sweep_spec(const nlohmann::json& j, const std::string& where) {
   if (j.contains("eval_solver_steps")) {
     if (!j["eval_solver_steps"].is_array()) bad(where, "eval_solver_steps", "must be a list like [\"0\", \"1\", \"max\"]");
     for (const auto& v : j["eval_solver_steps"]) s.eval_solver_steps.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  if (j.contains("eval_restarts")) {
+    const auto& e = j["eval_restarts"];
+    if (!e.is_array() || e.empty())
+      bad(where, "eval_restarts", "must be a list of eqt eval options like [\"--depth\", \"8x\", \"--restarts\", \"16\"]");
+    for (const auto& v : e) {
+      if (!v.is_string()) bad(where, "eval_restarts", "holds " + v.dump() + "; expected strings (eqt eval's options)");
+      const auto o = v.get<std::string>();
+      if (o == "--run" || o == "--json" || o == "--device" || o == "--data" || o.rfind("--run=", 0) == 0)
+        bad(where, "eval_restarts", "holds '" + o + "', which the sweep sets itself; expected --depth, --restarts, "
+                                    "--start-noise, --path-noise, --restart-seed, --batch or --solver");
+      s.eval_restarts.push_back(o);
+    }
   }
   // The grid is expanded in memory (and every run gets a folder): refuse absurd sizes first.
   double runs = double(s.families.size()) * double(s.seeds.size());

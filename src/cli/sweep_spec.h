@@ -10,6 +10,8 @@
 //    "set": {"train.steps": 1500},                       // every run (dotted keys)
 //    "family_set": {"deq": {"train.lr": 0.001}},         // one family's runs
 //    "eval_solver_steps": ["0", "1", "2", "4", "max"],   // optional: internalisation curve
+//    "eval_restarts": ["--depth", "8x", "--restarts", "16"],  // optional: eqt eval's test-time
+//    compute (issue 29) per run; added to a finished sweep, it evaluates the trained runs only
 //    "plot": ["token_accuracy", "exact_accuracy"]}       // metrics plotted against each axis
 // A run's config is the family's built-in preset (configs/<family>-<task>.json) with "set", then
 // "family_set", then the cell's axis values merged over it (dotted keys name nested fields:
@@ -43,6 +45,7 @@ struct SweepSpec {
   nlohmann::json set = nlohmann::json::object();         // dotted key -> value
   nlohmann::json family_set = nlohmann::json::object();  // family -> {dotted key -> value}
   std::vector<std::string> eval_solver_steps;
+  std::vector<std::string> eval_restarts;  // eqt eval options: depth x restarts per run
   std::vector<std::string> plot = {"token_accuracy", "exact_accuracy"};
 };
 

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/inference_model.h"
 #include "cli/preset.h"
+#include "cli/restart_report.h"
 #include "cli/validators.h"
 
 #include "eqt/config/fields.h"
@@ -16,6 +17,7 @@
 #include "eqt/io/text_file.h"
 #include "eqt/models/family.h"
 #include "eqt/train/evaluate.h"
+#include "eqt/train/restart_eval.h"
 #include "eqt/train/run_folder.h"
 #include "eqt/train/trainer.h"
 #include "eqt/train/weights.h"
@@ -340,7 +342,10 @@ struct EvalArgs {
   int64_t batch = 256;
   std::vector<std::string> solver_steps;
   std::vector<std::string> solver_set;  // KEY=VALUE under the config's solver.*
-  std::optional<int64_t> depth;          // supervision steps (default: the run's train.supervision)
+  std::vector<std::string> depth;        // supervision steps N or Nx the trained (default: the run's train.supervision)
+  std::vector<int64_t> restarts;         // starting states per puzzle (issue 29)
+  double start_noise = 1.0, path_noise = 0.0;
+  uint64_t restart_seed = 0;
   std::string halt = "fixed";
   double halt_tol = 1e-3;
   bool raw_weights = false;
@@ -381,7 +386,42 @@ void run_eval(const EvalArgs& a) {
   const bool ema = run.ema;
   train::SupervisionEval sup;  // the run's own depth unless --depth says otherwise
   const auto& trained = run.ck.meta.contains("train") ? run.ck.meta["train"] : nlohmann::json::object();
-  sup.steps = a.depth.value_or(trained.value("supervision", int64_t(1)));
+  const int64_t trained_depth = trained.value("supervision", int64_t(1));
+  // Test-time compute (issue 29): several depths, restarts or path noise take the restart
+  // evaluation (one forward per supervision step, the state carried, every depth scored).
+  if (a.depth.size() > 1 || !a.restarts.empty() || a.path_noise > 0) {
+    if (!a.solver_steps.empty()) throw std::invalid_argument("--solver-steps with --restarts or several --depth: run them apart");
+    if (a.halt != "fixed")
+      throw std::invalid_argument("--halt " + a.halt + " with --restarts or several --depth: the restart evaluation "
+                                  "prices every halting rule itself (its \"halting\" list); leave --halt fixed");
+    train::RestartEval re;
+    re.depths = depth_ladder(a.depth, trained_depth);
+    re.breadths = restart_ladder(a.restarts);
+    re.start_noise = a.start_noise;
+    re.path_noise = a.path_noise;
+    re.seed = a.restart_seed;
+    auto out = train::evaluate_restarts(model, *task, a.batch, 0, opts, re);
+    out["weights"] = ema ? "ema" : "raw";
+    out["trained_depth"] = trained_depth;
+    if (!solver_set.empty()) out["solver_overrides"] = solver_set["solver"];
+    std::string stem = "eval.restarts";
+    if (overrides.contains("test_data")) {
+      out["test_data"] = overrides["test_data"];
+      stem += "." + std::filesystem::path(a.task_args.data).stem().string();
+    }
+    io::write_text_file(a.run + "/" + stem + ".json", out.dump(2) + "\n");
+    auto plots = write_restart_plots(out, a.run, stem);
+    if (a.json) {
+      std::cout << out.dump() << "\n";
+      return;
+    }
+    print_restart_report(out);
+    std::printf("wrote %s/%s.json", a.run.c_str(), stem.c_str());
+    for (const auto& p : plots) std::printf(", %s", p.c_str());
+    std::printf("\n");
+    return;
+  }
+  sup.steps = a.depth.empty() ? trained_depth : parse_depth(a.depth.front(), trained_depth);
   sup.halt = a.halt;
   sup.tol = a.halt_tol;
   nlohmann::json out;
@@ -465,8 +505,21 @@ void register_train(CLI::App& app, int& /*exit_code*/) {
   ev->add_flag("--raw-weights", e->raw_weights, "evaluate the trained weights, not their EMA");
   ev->add_option("--device", e->device, "cpu, cuda or cuda:N")->capture_default_str();
   ev->add_option("--solver-steps", e->solver_steps, "caps on refinement steps, e.g. 0,1,2,4,max")->delimiter(',');
-  ev->add_option("--depth", e->depth, "supervision steps per example (default: the run's train.supervision)")
-      ->check(at_least(1));
+  ev->add_option("--depth", e->depth,
+                 "supervision steps per example, N or Nx (N times the run's train.supervision, the default); "
+                 "a step is one forward from the last loop state: looped K more core iterations, trm T more cycles, "
+                 "deq / attractor one more solve. Several (1x,2x,4x) or with --restarts: every depth up to it is scored")
+      ->delimiter(',');
+  ev->add_option("--restarts", e->restarts,
+                 "starting states per puzzle (restart 0 the family's own, the others it plus --start-noise x N(0, I); "
+                 "attractor: the proposal perturbed), ranked by convergence; one value B scores 1, 4, 16, ... B")
+      ->delimiter(',')->check(at_least(1));
+  ev->add_option("--start-noise", e->start_noise, "with --restarts: the scale of a restart's perturbation")
+      ->capture_default_str()->check(at_least(0));
+  ev->add_option("--path-noise", e->path_noise,
+                 "noise N(0, path_noise^2) added after every update (looped, unrolled trm; EqR's noisy path)")
+      ->capture_default_str()->check(at_least(0));
+  ev->add_option("--restart-seed", e->restart_seed, "seed of the restarts' and the path's noise")->capture_default_str();
   ev->add_option("--halt", e->halt, "when a row stops before --depth: fixed (never) | learned (q_halt > 0) | converged (residual < --halt-tol)")
       ->capture_default_str()->check(CLI::IsMember({"fixed", "learned", "converged"}));
   ev->add_option("--halt-tol", e->halt_tol, "converged: the loop residual below which a row stops")

@@ -50,7 +50,9 @@ TEST(Config, BadValuesAreNamed) {
   expect_named({{"block", {{"d_model", "wide"}}}}, "block.d_model");
   expect_named({{"block", {{"d_model", 30}, {"n_heads", 4}}}}, "block.d_model");
   expect_named({{"solver", {{"method", "newton"}}}}, "newton");
-  expect_named({{"eqt", {{"memory", true}}}}, "eqt.memory");
+  expect_named({{"eqt", {{"memory", true}, {"mem_tau", 0}}}}, "eqt.mem_tau");
+  expect_named({{"eqt", {{"memory", true}, {"mem_momentum", 1.0}}}}, "eqt.mem_momentum");
+  expect_named({{"eqt", {{"mem_slots", 0}}}}, "eqt.mem_slots");
 }
 
 TEST(Config, EveryFamilyBuildsWithItsDefaults) {

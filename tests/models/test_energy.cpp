@@ -82,3 +82,43 @@ TEST(Energy, ReverseAttentionStaysAccurateAtLargeScoreGaps) {
 
 }  // namespace
 }  // namespace eqt
+
+// The memory bank's moving-average update (issue 29) against its closed form: states on
+// two keys' directions move those keys half way (momentum 0.5) and renormalise them, the
+// weights become 0.5 r + 0.5 (share of the states), the other keys stay where they were.
+TEST(EnergyMemory, UpdateIsTheMovingAverageOfTheNearestStates) {
+  auto cfg = eqt::test::tiny("eqt");
+  cfg.eqt.memory = true;
+  cfg.eqt.mem_slots = 4;
+  cfg.eqt.mem_momentum = 0.5;
+  torch::manual_seed(3);
+  eqt::models::TokenIO io(cfg);
+  eqt::models::Energy energy(cfg, io);
+  auto buffers = energy->named_buffers();
+  auto keys = buffers["mem_keys"].clone(), weights = buffers["mem_weights"].clone();  // (4, C), (4,)
+  const int64_t C = keys.size(1);
+  // Three states near key 1 (scaled, plus a small push), one exactly along key 2.
+  auto push = torch::zeros({C});
+  push[0] = 0.01;
+  auto states = torch::stack({3 * keys[1], 2 * keys[1] + push, 5 * keys[1], 0.5 * keys[2]}).view({2, 2, C});
+  energy->update_memory(states);
+  auto u = states.view({4, C});
+  u = u / u.norm(2, 1, true);
+  auto mean1 = u.slice(0, 0, 3).mean(0);
+  auto want1 = 0.5 * keys[1] + 0.5 * mean1;
+  want1 = want1 / want1.norm();
+  auto want2 = 0.5 * keys[2] + 0.5 * u[3];
+  want2 = want2 / want2.norm();
+  auto now = energy->named_buffers();
+  const double e1 = (now["mem_keys"][1] - want1).abs().max().item<double>();
+  const double e2 = (now["mem_keys"][2] - want2).abs().max().item<double>();
+  const double e0 = (now["mem_keys"][0] - keys[0]).abs().max().item<double>();
+  auto want_w = 0.5 * weights + 0.5 * torch::tensor({0.0, 0.75, 0.25, 0.0});
+  const double ew = (now["mem_weights"] - want_w).abs().max().item<double>();
+  std::printf("memory update: key errors %.3g %.3g, untouched key %.3g, weight error %.3g\n", e1, e2, e0, ew);
+  EXPECT_LT(e1, 1e-6);
+  EXPECT_LT(e2, 1e-6);
+  EXPECT_EQ(e0, 0.0);
+  EXPECT_LT(ew, 1e-7);
+  EXPECT_NEAR(now["mem_weights"].sum().item<double>(), 1.0, 1e-6) << "the weights stay a distribution";
+}

@@ -14,12 +14,14 @@ struct Case {
   double rev, mask, conf;
   int64_t window;
   const char* norm;
+  double mem = 0;  // > 0: the memory term on (issue 29), at this weight
 };
 
 TEST(EnergyGrad, ClosedFormMatchesAutogradInFloat64) {
   const Case cases[] = {{"all terms", 1.0, 0.5, 0.2, 4, "rms"},   {"all terms, layer norm", 1.0, 0.5, 0.2, 4, "layer"},
                         {"reverse alone", 1.0, 0, 0, 5, "rms"}, {"reverse, window 1", 1.0, 0, 0, 1, "rms"},
-                        {"mask alone", 0, 1.0, 0, 4, "rms"},    {"confidence alone", 0, 0, 1.0, 4, "layer"}};
+                        {"mask alone", 0, 1.0, 0, 4, "rms"},    {"confidence alone", 0, 0, 1.0, 4, "layer"},
+                        {"memory alone", 0, 0, 0, 4, "rms", 1.0}, {"all terms, memory", 1.0, 0.5, 0.2, 4, "rms", 0.1}};
   double worst = 0;
   for (const auto& k : cases)
     for (int64_t pos0 : {0, 6}) {
@@ -30,6 +32,10 @@ TEST(EnergyGrad, ClosedFormMatchesAutogradInFloat64) {
       cfg.eqt.rev_window = k.window;
       cfg.eqt.mask_ratio = 0.4;
       cfg.block.norm = k.norm;
+      cfg.eqt.memory = k.mem > 0;
+      cfg.eqt.lambda_mem = k.mem;
+      cfg.eqt.mem_slots = 5;
+      cfg.eqt.mem_tau = 0.2;
       torch::manual_seed(7);
       models::TokenIO io(cfg);
       models::Energy energy(cfg, io);
@@ -39,6 +45,8 @@ TEST(EnergyGrad, ClosedFormMatchesAutogradInFloat64) {
         torch::NoGradGuard ng;  // weights away from their initial values (norm weights of 1, ...)
         for (auto& p : energy->parameters()) p.add_(torch::randn_like(p) * 0.3);
         for (auto& p : io->parameters()) p.add_(torch::randn_like(p) * 0.3);
+        for (auto& b : energy->named_buffers())  // memory: unequal slot weights that sum to 1
+          if (b.key() == "mem_weights") b.value().copy_(torch::rand_like(b.value()) + 0.1).div_(b.value().sum());
       }
       const int64_t B = 2, T = 7;
       auto tokens = torch::randint(0, cfg.vocab, {B, pos0 + T}, torch::kLong);

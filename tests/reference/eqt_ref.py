@@ -229,6 +229,13 @@ def energy(P, h, tokens, cfg):
         logp = logits(P, h, cfg).log_softmax(-1)
         ent = -(logp.exp() * logp).sum(-1)
         out = out + e["lambda_conf"] * (ent - logp.max(-1).values)
+    if e.get("memory", False) and e["lambda_mem"] != 0:
+        # Episodic memory: -log sum_i r_i exp(cos(h, z_i) / tau) over the bank (a buffer).
+        z = P["energy.mem_keys"].to(h.dtype)
+        z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        u = h / h.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        s = u @ z.t() / e["mem_tau"] + P["energy.mem_weights"].to(h.dtype).clamp_min(1e-12).log()
+        out = out - e["lambda_mem"] * torch.logsumexp(s, -1)
     return out
 
 

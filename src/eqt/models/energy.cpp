@@ -38,6 +38,41 @@ EnergyImpl::EnergyImpl(const ModelConfig& cfg, TokenIO io) : cfg_(cfg), io_(std:
   }
   mask_up_ = lin("mask_up");
   mask_down_ = lin("mask_down");
+  if (cfg.eqt.memory) {  // random unit keys, equal weights: no state has been visited yet
+    const int64_t M = cfg.eqt.mem_slots;
+    auto z = torch::randn({M, C});
+    mem_keys_ = register_buffer("mem_keys", z / z.norm(2, 1, true).clamp_min(1e-12));
+    mem_weights_ = register_buffer("mem_weights", torch::full({M}, 1.0 / double(M)));
+  }
+}
+
+torch::Tensor EnergyImpl::memory_value(const torch::Tensor& h) {
+  // s_i = cos(h, z_i) / tau + log r_i; mem = -logsumexp_i s_i.
+  auto z = mem_keys_.to(h.scalar_type());
+  auto zhat = z / z.norm(2, 1, true).clamp_min(1e-12);                          // (M, C)
+  auto u = h / h.norm(2, -1, true).clamp_min(1e-12);                             // (B, T, C)
+  auto s = torch::matmul(u, zhat.t()) / cfg_.eqt.mem_tau +
+           mem_weights_.to(h.scalar_type()).clamp_min(1e-12).log();              // (B, T, M)
+  return -cfg_.eqt.lambda_mem * torch::logsumexp(s, -1);
+}
+
+void EnergyImpl::update_memory(const torch::Tensor& hs) {
+  TORCH_CHECK(mem_keys_.defined(), "energy: update_memory without eqt.memory");
+  torch::NoGradGuard ng;
+  const double m = cfg_.eqt.mem_momentum;
+  auto u = hs.detach().to(mem_keys_.device(), torch::kFloat32).reshape({-1, mem_keys_.size(1)});  // (N, C)
+  const int64_t N = u.size(0), M = mem_keys_.size(0);
+  if (N == 0) return;
+  u = u / u.norm(2, 1, true).clamp_min(1e-12);
+  auto nearest = torch::matmul(u, mem_keys_.t()).argmax(1);                     // (N,)
+  auto sums = torch::zeros_like(mem_keys_).index_add_(0, nearest, u);           // (M, C)
+  auto counts = torch::zeros({M}, mem_keys_.options()).index_add_(0, nearest, torch::ones({N}, u.options()));
+  auto hit = counts.gt(0).unsqueeze(1);                                          // (M, 1)
+  auto moved = m * mem_keys_ + (1 - m) * sums / counts.clamp_min(1).unsqueeze(1);
+  moved = moved / moved.norm(2, 1, true).clamp_min(1e-12);
+  // Fresh tensors copied in: a graph built in this forward saved z / ||z||, not z itself.
+  mem_keys_.copy_(torch::where(hit, moved, mem_keys_));
+  mem_weights_.copy_(m * mem_weights_ + (1 - m) * counts / double(N));
 }
 
 EnergyContext EnergyImpl::prepare(const torch::Tensor& tokens, int64_t pos0, int64_t T, const torch::Tensor& offset) {
@@ -149,6 +184,7 @@ torch::Tensor EnergyImpl::forward(const torch::Tensor& h, const EnergyContext& c
     auto top = std::get<0>(logp.max(-1));                // (B, T) log p(argmax)
     e = e + cfg_.eqt.lambda_conf * (entropy - top);
   }
+  if (cfg_.eqt.memory && cfg_.eqt.lambda_mem != 0) e = e + memory_value(h);
   return e;
 }
 

@@ -18,9 +18,15 @@
 //           h_t at the positions m_t = 1, a fixed pseudo-random subset of mask_ratio of the
 //           positions (hash of t);
 //   conf_t  entropy of p(.|h_t) minus log p(argmax | h_t), p from the model's own LM head.
+//   mem_t   (eqt.memory, off by default) episodic memory coherence:
+//             mem_t = -log sum_i r_i exp(cos(h_t, z_i) / tau)
+//           over a bank of M unit keys z_i with weights r_i (sum 1), buffers mem_keys and
+//           mem_weights: low where h_t lies near often-visited states. While training each
+//           forward moves the bank by a moving average (update_memory); it is not a
+//           parameter, so no gradient reaches it.
 // Every term at t depends on h_t and tokens <= t only, so grad_h sum_t e_t moves h_t by
 // its own energy: refinement stays causal (docs/models.md explains the choices).
-// What it is not: the memory term (optional in the paper, not implemented).
+// What it is not: a trained memory; the bank is the running summary of refined states.
 #pragma once
 
 #include "eqt/models/token_io.h"
@@ -61,6 +67,11 @@ class EnergyImpl : public torch::nn::Module {
   // cost in small operations. The attention reverse predictor only (has_closed_form()).
   std::pair<torch::Tensor, torch::Tensor> value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
   bool has_closed_form() const { return cfg_.eqt.reverse == "attention"; }
+  // eqt.memory: moves the bank toward the refined states hs (N, C), detached. Each state's
+  // unit vector u_n goes to its nearest key (cosine); a key with states assigned becomes
+  // m z_i + (1 - m) mean(u_n), renormalised, and r <- m r + (1 - m) (share of the states),
+  // m = mem_momentum. Deterministic (no sampling).
+  void update_memory(const torch::Tensor& hs);
 
  private:
   // The window attention's pieces that its closed-form adjoint reuses (W > 1).
@@ -76,6 +87,9 @@ class EnergyImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> reverse_value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
   std::pair<torch::Tensor, torch::Tensor> mask_value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
   std::pair<torch::Tensor, torch::Tensor> confidence_value_and_grad(const torch::Tensor& h);
+  // The memory term's value (B, T), times lambda_mem (forward's and value_and_grad's).
+  torch::Tensor memory_value(const torch::Tensor& h);
+  std::pair<torch::Tensor, torch::Tensor> memory_value_and_grad(const torch::Tensor& h);
   ModelConfig cfg_;
   TokenIO io_;  // shared with the model, not registered here (its parameters belong to "embed")
   torch::nn::Linear rev_in_{nullptr};  // (C, C) A
@@ -83,6 +97,7 @@ class EnergyImpl : public torch::nn::Module {
   torch::Tensor rev_pos_;                                               // attention: (W, C) P_j
   nn::Block rev_block_{nullptr};                                        // block
   torch::nn::Linear mask_up_{nullptr}, mask_down_{nullptr};  // (C, C), (C, C)
+  torch::Tensor mem_keys_, mem_weights_;                      // memory: (M, C) unit rows, (M,) summing to 1
 };
 TORCH_MODULE(Energy);
 

@@ -35,6 +35,7 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::value_and_grad(const torch::
   if (cfg_.eqt.lambda_rev != 0) add(reverse_value_and_grad(h, ctx));
   if (cfg_.eqt.lambda_mask != 0 && ctx.mask_idx.numel() > 0) add(mask_value_and_grad(h, ctx));
   if (cfg_.eqt.lambda_conf != 0) add(confidence_value_and_grad(h));
+  if (cfg_.eqt.memory && cfg_.eqt.lambda_mem != 0) add(memory_value_and_grad(h));
   return {e, g};
 }
 
@@ -97,6 +98,25 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::confidence_value_and_grad(co
   auto dz = (p * (1 - logp - H)).scatter_add(-1, a, -torch::ones_like(top));
   const double l = cfg_.eqt.lambda_conf;
   return {l * (H - top).squeeze(-1), l * io_->logits_vjp(h, dz)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> EnergyImpl::memory_value_and_grad(const torch::Tensor& h) {
+  // mem = -logsumexp_i (c_i / tau + log r_i), c_i = u . zhat_i, u = h / ||h||. With
+  // p = softmax_i of the same scores, d mem / dh = -(1 / tau) sum_i p_i dc_i / dh and
+  // dc_i / dh = (zhat_i - c_i u) / ||h||, so
+  //   d mem / dh = -(sum_i p_i zhat_i - (sum_i p_i c_i) u) / (tau ||h||).
+  auto z = mem_keys_.to(h.scalar_type());
+  auto zhat = z / z.norm(2, 1, true).clamp_min(1e-12);                  // (M, C)
+  auto n = h.norm(2, -1, true).clamp_min(1e-12);                        // (B, T, 1)
+  auto u = h / n;                                                       // (B, T, C)
+  auto c = torch::matmul(u, zhat.t());                                  // (B, T, M)
+  auto s = c / cfg_.eqt.mem_tau + mem_weights_.to(h.scalar_type()).clamp_min(1e-12).log();
+  auto lse = torch::logsumexp(s, -1, true);                             // (B, T, 1)
+  auto p = (s - lse).exp();                                             // (B, T, M)
+  auto pc = (p * c).sum(-1, true);                                      // (B, T, 1)
+  auto dh = -(torch::matmul(p, zhat) - pc * u) / (cfg_.eqt.mem_tau * n);  // (B, T, C)
+  const double l = cfg_.eqt.lambda_mem;
+  return {-l * lse.squeeze(-1), l * dh};
 }
 
 }  // namespace eqt::models

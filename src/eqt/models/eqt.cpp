@@ -7,8 +7,11 @@
 // runs the steps without a graph and treats h_K as the minimiser of Phi, whose sensitivity
 // is -(Hess E + I/gamma)^-1 d(grad E)/dtheta: conjugate gradient on Hessian-vector products
 // inside a custom backward (eqt::grad::attach_backward). Halting: a sample stops when its
-// relative change ||dh|| / ||h|| < halt_eps. Loss term: beta * mean over layers and positions
-// of e(h_K).
+// relative change ||dh|| / ||h|| < halt_eps, or (halt_energy > 0) once its mean energy per
+// position is below halt_energy; with entropy_steps a token refines for a share of K that
+// grows with the entropy of its prediction from f (uncertain tokens get more steps). Loss
+// term: beta * mean over layers and positions of e(h_K). With eqt.memory the energy's bank
+// moves toward the refined states after each training forward (energy.h).
 #include "eqt/models/families.h"
 
 #include "eqt/grad/implicit_backward.h"
@@ -45,8 +48,9 @@ torch::Tensor energy_grad(Energy& energy, const torch::Tensor& h, const EnergyCo
 // too, so the loss term and the trace's last point share one evaluation. want_trace: record
 // the objective per step (the trace costs one more energy evaluation; incremental decoding,
 // which reports steps and relative change per token, skips it).
+// budget: (B, T) int64 steps per token (eqt.entropy_steps), undefined: K for every token.
 Refined refine(Energy& energy, const torch::Tensor& f, const EnergyContext& ctx, const ModelConfig& c, int64_t K,
-               bool record, bool final_graph, bool want_trace) {
+               bool record, bool final_graph, bool want_trace, const torch::Tensor& budget = {}) {
   const int64_t B = f.size(0);
   const double alpha = c.eqt.alpha, gamma = c.eqt.gamma;
   Refined r;
@@ -59,12 +63,19 @@ Refined refine(Energy& energy, const torch::Tensor& f, const EnergyContext& ctx,
   auto phi = [&](const torch::Tensor& e, const torch::Tensor& hh) {  // (B,) objective
     return (e.sum(1) + (hh.detach() - fd).pow(2).flatten(1).sum(1) / (2 * gamma)).to(torch::kFloat64).cpu();
   };
+  const bool by_change = c.eqt.halt_eps > 0, by_energy = c.eqt.halt_energy > 0;
+  const bool halting = by_change || by_energy;
   for (int64_t k = 0; k < K; ++k) {
     torch::Tensor e;
     auto g = energy_grad(energy, h, ctx, record, &e);
     if (want_trace) trace.push_back(phi(e, h));
+    if (by_energy) {  // a sample whose mean energy is below the threshold takes no more steps
+      active = active & (e.detach().mean(1) >= c.eqt.halt_energy).to(active.device());
+      if (!active.any().item<bool>()) break;
+    }
     auto step = alpha * (g + (h - (record ? f : fd)) / gamma);  // (B, T, C)
-    const bool halting = c.eqt.halt_eps > 0, last = k + 1 == K;
+    if (budget.defined()) step = step * (budget > k).unsqueeze(-1).to(step.scalar_type());  // tokens past theirs stay
+    const bool last = k + 1 == K;
     torch::Tensor rel;  // (B,) relative change: every step when halting, else only the last
     if (halting || last) {
       torch::NoGradGuard ng;
@@ -84,9 +95,11 @@ Refined refine(Energy& energy, const torch::Tensor& f, const EnergyContext& ctx,
     }
     r.steps = r.steps + active.to(torch::kFloat64).cpu();
     r.change = torch::where(active.cpu(), rel, r.change);
-    active = active & (rel >= c.eqt.halt_eps).to(active.device());
+    if (by_change) active = active & (rel >= c.eqt.halt_eps).to(active.device());
     if (!active.any().item<bool>()) break;
   }
+  if (budget.defined())  // a sample's steps: the mean over its tokens of the steps each took
+    r.steps = torch::minimum(budget.to(torch::kCPU, torch::kFloat64), r.steps.unsqueeze(1)).mean(1);
   if (want_trace || final_graph) {
     torch::AutoGradMode on(final_graph);  // else the trace needs the energy, not its gradient
     r.e_final = energy->forward(h, ctx);
@@ -133,6 +146,7 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
   torch::Tensor steps = torch::zeros({B}, torch::kFloat64), change = torch::zeros({B}, torch::kFloat64);
   torch::Tensor energy_sum;  // scalar: sum over layers of mean e(h_K)
   EnergyContext ctx;         // the energy's token side, shared by every layer and step
+  std::vector<torch::Tensor> visited;  // eqt.memory, training: every layer's refined states (B, T, C)
   if (K > 0 || (training && cfg.eqt.beta > 0)) ctx = energy_->prepare(tokens, pos0, h.size(1), cache ? cache->offset : torch::Tensor());
   for (size_t l = 0; l < blocks_.size(); ++l) {
     auto f = run_layer(blocks_[l], h, cache, "blocks." + std::to_string(l));
@@ -140,7 +154,16 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
     torch::Tensor e_loss;  // (B, T) e(h_K) with its graph, when refine already has it
     if (K > 0) {
       const bool record = training && !implicit, final_graph = record && cfg.eqt.beta > 0;
-      auto r = refine(energy_, f, ctx, cfg, K, record, final_graph, /*want_trace=*/cache == nullptr && l == 0);
+      torch::Tensor budget;  // (B, T) steps per token: more for uncertain ones
+      if (cfg.eqt.entropy_steps) {
+        torch::NoGradGuard ng;
+        auto logp = torch::log_softmax(embed_->logits(f), -1);  // (B, T, V)
+        auto H = -(logp.exp() * logp).sum(-1);                  // (B, T) entropy of the prediction from f
+        budget = (H / std::log(double(cfg.vocab)) * double(K)).ceil().clamp(double(cfg.eqt.entropy_min_steps), double(K))
+                     .to(torch::kLong);
+      }
+      auto r = refine(energy_, f, ctx, cfg, K, record, final_graph, /*want_trace=*/cache == nullptr && l == 0, budget);
+      if (cfg.eqt.memory && is_training()) visited.push_back(r.h.detach());
       if (final_graph) e_loss = r.e_final;
       hk = r.h;
       steps = steps + r.steps;
@@ -166,6 +189,8 @@ ModelOutput EqTImpl::compute(const torch::Tensor& new_tokens, DecodeCache* cache
     h = out_norms_[l](hk);
   }
   out.logits = embed_->logits(h);
+  // The bank moves after the forward, so every layer of this one saw the same bank.
+  if (!visited.empty()) energy_->update_memory(torch::cat(visited, 0));
   if (energy_sum.defined()) out.aux_loss = cfg.eqt.beta * energy_sum / double(blocks_.size());
   const double L = std::max<double>(1.0, double(blocks_.size()));
   out.stats.steps = steps / L;

@@ -101,7 +101,14 @@ void ModelConfig::validate() const {
   at_least("eqt.steps", E.steps, 0);
   at_least("eqt.eval_steps", E.eval_steps, 0);
   at_least("eqt.rev_window", E.rev_window, 1);
-  if (E.memory) throw std::invalid_argument("config eqt.memory = true is not supported yet; expected false");
+  at_least("eqt.mem_slots", E.mem_slots, 1);
+  above("eqt.mem_tau", E.mem_tau, 0);
+  at_least("eqt.mem_momentum", E.mem_momentum, 0);
+  if (E.mem_momentum >= 1)
+    throw std::invalid_argument("config eqt.mem_momentum = " + std::to_string(E.mem_momentum) +
+                                " is invalid; expected a number in [0, 1)");
+  at_least("eqt.halt_energy", E.halt_energy, 0);
+  at_least("eqt.entropy_min_steps", E.entropy_min_steps, 0);
   one_of("trm.mixer", trm.mixer, {"attention", "mlp"});
   one_of("trm.inner", trm.inner, {"unrolled", "solve"});
   at_least("trm.layers", trm.layers, 1);
@@ -204,6 +211,8 @@ ModelConfig RefineLimits::applied_to(const ModelConfig& cfg) const {
     c.solver.eval_min_iter = *exact_steps;  // no early stop
     c.solver.eval_tol = 0;
     c.eqt.halt_eps = 0;
+    c.eqt.halt_energy = 0;
+    c.eqt.entropy_steps = false;
   }
   if (max_steps) c = c.with_refinement_cap(*max_steps);
   if (min_steps) c.solver.eval_min_iter = *min_steps;  // solver_options() clamps it to the cap

@@ -170,12 +170,20 @@ struct EqTConfig {
   int64_t steps = 16, eval_steps = 16;  // K
   double alpha = 0.1, gamma = 1.0;
   double lambda_rev = 1.0, lambda_mask = 0.5, lambda_conf = 0.2, lambda_mem = 0.1;
-  bool memory = false;  // the memory term is optional and not implemented yet (validate refuses true)
+  bool memory = false;    // the episodic memory term (energy.h), off by default as in the paper
+  int64_t mem_slots = 64;  // memory bank size M
+  double mem_tau = 0.1;    // its temperature: -log sum_i r_i exp(cos(h, z_i) / tau)
+  double mem_momentum = 0.99;  // moving-average rate of the bank's update while training
   int64_t rev_window = 16;
   std::string reverse = "attention";  // attention | block (energy.h)
   double mask_ratio = 0.15;
   double beta = 0.3;      // loss = CE + beta * E(h*)
   double halt_eps = 0.0;  // stop a sample when ||dh|| / ||h|| < eps (0: run all K)
+  double halt_energy = 0.0;  // stop a sample when its mean energy per position < this (0: never)
+  // More steps for uncertain tokens: token t refines for max(entropy_min_steps,
+  // ceil(K H_t / ln V)) of the K steps, H_t the entropy of the LM head's prediction from f_t.
+  bool entropy_steps = false;
+  int64_t entropy_min_steps = 1;
   std::string grad = "unrolled";  // unrolled (second order) | implicit (CG)
   int64_t cg_iters = 20;
   double cg_tol = 1e-6;
@@ -190,12 +198,18 @@ struct EqTConfig {
     v("lambda_mask", lambda_mask, "weight of the masked-prediction energy");
     v("lambda_conf", lambda_conf, "weight of the confidence energy");
     v("lambda_mem", lambda_mem, "weight of the memory energy (when enabled)");
-    v("memory", memory, "enable the memory energy (not implemented yet)");
+    v("memory", memory, "enable the episodic memory energy -log sum_i r_i exp(cos(h, z_i) / mem_tau)");
+    v("mem_slots", mem_slots, "memory bank slots M");
+    v("mem_tau", mem_tau, "memory energy temperature");
+    v("mem_momentum", mem_momentum, "moving-average rate of the bank's update while training (0: replace)");
     v("rev_window", rev_window, "previous tokens W the reverse predictor predicts");
     v("reverse", reverse, "reverse predictor: attention (h_t queries the past tokens) | block (a W-token block per position, slow)");
     v("mask_ratio", mask_ratio, "fraction of positions in the masked-prediction energy");
     v("beta", beta, "loss = CE + beta * E(h*)");
     v("halt_eps", halt_eps, "stop a sample when ||dh|| / ||h|| < eps (0: never)");
+    v("halt_energy", halt_energy, "stop a sample when its mean energy per position < this (0: never)");
+    v("entropy_steps", entropy_steps, "token t refines max(entropy_min_steps, ceil(K H_t / ln V)) steps, H_t its predictive entropy");
+    v("entropy_min_steps", entropy_min_steps, "with entropy_steps: the fewest steps a token refines");
     v("grad", grad, "unrolled (second-order backprop) | implicit (CG on Hessian)");
     v("cg_iters", cg_iters, "implicit: conjugate-gradient iterations");
     v("cg_tol", cg_tol, "implicit: conjugate-gradient tolerance");

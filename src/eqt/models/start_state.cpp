@@ -1,6 +1,8 @@
 // eqt/models/start_state.cpp — see start_state.h.
 #include "eqt/models/start_state.h"
 
+#include "eqt/util/per_sample.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <stdexcept>
@@ -53,7 +55,16 @@ torch::Tensor start_from(const StartState& start, const torch::Tensor& family_st
       }
     case StartState::Policy::Random:
       TORCH_CHECK(noise, "start_from: a random start without a generator");
-      return family_start + start.scale * noise->draw(family_start);
+      if (!start.row_scale.defined()) return family_start + start.scale * noise->draw(family_start);
+      if (start.row_scale.dim() != 1 || start.row_scale.size(0) != family_start.size(0))
+        throw std::invalid_argument("start state for " + family + ": row_scale has shape " +
+                                    c10::str(start.row_scale.sizes()) + ", expected (" +
+                                    std::to_string(family_start.size(0)) + ",)");
+      {
+        const auto k = util::per_sample(start.row_scale.to(family_start.device(), family_start.scalar_type()),
+                                        family_start);  // (B, 1, ...)
+        return family_start + start.scale * k * noise->draw(family_start);
+      }
   }
   return family_start;
 }

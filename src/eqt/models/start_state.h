@@ -25,6 +25,9 @@ struct StartState {
   // example was just replaced starts anew while the others continue.
   torch::Tensor given_rows;
   double scale = 1.0;           // Random: the family's start + scale * N(0, I)
+  // Random: (B,) float, each row's multiplier of `scale` (undefined: 1 for every row); a row
+  // at 0 starts exactly at the family's start (restart 0 of eval --restarts).
+  torch::Tensor row_scale;
   double path_noise = 0.0;      // families with explicit iterations: + path_noise * N(0, I) after each
   std::vector<uint64_t> seeds;  // Random and path noise: one seed per batch row
 

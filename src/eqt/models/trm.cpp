@@ -50,7 +50,8 @@ ModelOutput TRMImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, co
   if (cache)
     throw std::invalid_argument("family 'trm' reads a whole puzzle at once: it has no incremental decoding "
                                 "(generate / serve); evaluate it with eqt eval");
-  check_start(start, "trm", /*can_start=*/true, /*can_noise=*/false);
+  // Path noise (EqR's recipe) rides the unrolled updates; a fixed-point solve has none.
+  check_start(start, "trm", /*can_start=*/true, /*can_noise=*/cfg.trm.inner == "unrolled");
   const bool training = is_training();
   const auto& R = cfg.trm;
   auto x = nn::rms_unit(embed_->embed(tokens, positions_of(cache, tokens)));  // (B, T, C)
@@ -69,7 +70,10 @@ ModelOutput TRMImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, co
     if (!last) ng.emplace();  // the first T - 1 cycles build no graph
     auto ctx = zH + x;        // (B, T, C) the injection of this cycle's inner problem
     if (R.inner == "unrolled") {
-      for (int64_t i = 0; i < R.l_cycles; ++i) zL = net(zL + ctx);
+      for (int64_t i = 0; i < R.l_cycles; ++i) {
+        zL = net(zL + ctx);
+        if (start.path_noise > 0) zL = zL + start.path_noise * noise.draw(zL);
+      }
       steps += double(R.l_cycles);
     } else {
       solve::Map f = [this, ctx](const torch::Tensor& y) { return net(y + ctx); };
@@ -86,6 +90,7 @@ ModelOutput TRMImpl::compute(const torch::Tensor& tokens, DecodeCache* cache, co
     }
     zH_before = zH;
     zH = net(zH + zL);
+    if (start.path_noise > 0) zH = zH + start.path_noise * noise.draw(zH);
   }
   ModelOutput out;
   out.logits = embed_->logits(zH);

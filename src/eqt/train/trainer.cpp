@@ -86,6 +86,10 @@ Trainer::Trainer(std::shared_ptr<models::ModelImpl> model, std::shared_ptr<data:
                                 " is not supported with " + std::to_string(comm_->world()) +
                                 " processes yet (the carried rows would have to be gathered across them); "
                                 "expected 1, or one process");
+  if (model_->config().family == "eqt" && model_->config().eqt.memory && comm_ && comm_->world() > 1)
+    throw std::invalid_argument("model eqt.memory = true is not supported with " + std::to_string(comm_->world()) +
+                                " processes yet (each process's memory bank would move with its own batch); "
+                                "expected one process, or eqt.memory false");
   if (o_.supervision > 1 && !models::find_family(model_->config().family).has_state)
     throw std::invalid_argument("train option supervision = " + std::to_string(o_.supervision) + ": family '" +
                                 model_->config().family + "' has no loop state to carry between supervision steps; "
