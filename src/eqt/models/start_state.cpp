@@ -55,6 +55,13 @@ torch::Tensor start_from(const StartState& start, const torch::Tensor& family_st
       }
     case StartState::Policy::Random:
       TORCH_CHECK(noise, "start_from: a random start without a generator");
+      if (start.given.defined()) {  // the given rows from `given`, the others at random
+        StartState given = start, rand = start;
+        given.policy = StartState::Policy::Given;
+        rand.given = rand.given_rows = torch::Tensor();
+        const auto r = start_from(rand, family_start, noise, family);  // draws for every row
+        return start_from(given, r, noise, family);
+      }
       if (!start.row_scale.defined()) return family_start + start.scale * noise->draw(family_start);
       if (start.row_scale.dim() != 1 || start.row_scale.size(0) != family_start.size(0))
         throw std::invalid_argument("start state for " + family + ": row_scale has shape " +

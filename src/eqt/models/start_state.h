@@ -21,7 +21,8 @@ struct StartState {
   Policy policy = Policy::Family;
   torch::Tensor given;          // Given: (B, T, C) the state to start from (detached)
   // Given: (B,) bool, the rows that start from `given`; the others start from the family's
-  // own start (undefined: every row). The carried state of deep supervision: a row whose
+  // own start (undefined: every row). Random with `given` and given_rows: those rows from
+  // `given`, the others at random (training with EqR's random starts and carried rows). The carried state of deep supervision: a row whose
   // example was just replaced starts anew while the others continue.
   torch::Tensor given_rows;
   double scale = 1.0;           // Random: the family's start + scale * N(0, I)

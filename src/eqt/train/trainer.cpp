@@ -8,6 +8,7 @@
 #include "eqt/train/collapse_watch.h"
 #include "eqt/train/evaluate.h"
 #include "eqt/train/metrics_file.h"
+#include "eqt/train/restart_eval.h"
 #include "eqt/util/choices.h"
 #include "eqt/parallel/grad_sync.h"
 
@@ -49,6 +50,8 @@ void TrainOptions::validate() const {
   if (!(beta1 >= 0 && beta1 < 1)) bad("beta1", std::to_string(beta1), "a decay in [0, 1)");
   if (!(beta2 >= 0 && beta2 < 1)) bad("beta2", std::to_string(beta2), "a decay in [0, 1)");
   if (supervision < 1) bad("supervision", std::to_string(supervision), ">= 1 (1: off)");
+  if (!(start_noise >= 0)) bad("start_noise", std::to_string(start_noise), ">= 0 (0: off)");
+  if (!(path_noise >= 0)) bad("path_noise", std::to_string(path_noise), ">= 0 (0: off)");
   if (supervision > 1 && accum > 1)
     bad("supervision", std::to_string(supervision), "1 with accum > 1 (a carried row belongs to one micro-batch)");
   if (!(halt_weight >= 0)) bad("halt_weight", std::to_string(halt_weight), ">= 0");
@@ -201,10 +204,24 @@ double gradient_norm(const std::vector<torch::Tensor>& params) {
 
 // Deep supervision: the rows carried from the last step start from their state, the fresh
 // ones from the family's start (RowCarry; nothing carried: the family's start for all).
-models::ForwardOptions Trainer::carried_start(const RowCarry::Rows& rows) const {
+// With start_noise or path_noise (EqR's recipe) every row of the global batch gets its seed,
+// and this rank keeps its shard's (the rows shard_of keeps).
+models::ForwardOptions Trainer::carried_start(const RowCarry::Rows& rows, int64_t micro) const {
   models::ForwardOptions o;
+  const bool noisy = o_.start_noise > 0 || o_.path_noise > 0;
+  if (noisy) {
+    const int64_t B = rows.batch.tokens.size(0);
+    const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world() : 1;
+    for (int64_t b = B * rank / world; b < B * (rank + 1) / world; ++b)
+      o.start.seeds.push_back(restart_seed(uint64_t(o_.seed), step_ * o_.accum + micro, b, 0));
+    o.start.path_noise = o_.path_noise;
+  }
+  if (o_.start_noise > 0) {  // fresh rows at the family's start plus noise; carried rows from their state
+    o.start.policy = models::StartState::Policy::Random;
+    o.start.scale = o_.start_noise;
+  }
   if (!rows.state.defined()) return o;
-  o.start.policy = models::StartState::Policy::Given;
+  if (o_.start_noise == 0) o.start.policy = models::StartState::Policy::Given;
   o.start.given = rows.state;
   o.start.given_rows = ~rows.fresh;
   return o;
@@ -259,7 +276,7 @@ StepMetrics Trainer::forward_backward(CollapseWatch& watch) {
     const int64_t count = (global.targets != data::kIgnore).sum().item<int64_t>();
     auto batch = world > 1 ? shard_of(global, rank, world) : global;
     const double share = double(batch.tokens.size(0)) / double(o_.batch);  // of per-sample means
-    auto out = training_forward(*model_, batch.tokens, device, bf16, carried_start(rows));
+    auto out = training_forward(*model_, batch.tokens, device, bf16, carried_start(rows, micro));
     auto targets = batch.targets.to(device);
     auto loss = training_loss(out, targets, count, share, o_.loss);
     const auto halt = supervise(out, targets, rows, m);  // what stays for another step; the halting loss

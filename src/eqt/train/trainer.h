@@ -71,6 +71,10 @@ struct TrainOptions {
   int64_t supervision = 1;
   double halt_weight = 0.5;   // weight of the halting head's loss BCE(q_halt, whole answer right)
   double halt_explore = 0.1;  // probability that a row draws a least step count in 2..supervision
+  // EqR's recipe (issue 29): a fresh example starts at the family's start + start_noise *
+  // N(0, I), and every update adds path_noise * N(0, I); row b of optimizer step t draws
+  // from a generator seeded by restart_seed(seed, t accum + micro, b, 0). 0: off.
+  double start_noise = 0.0, path_noise = 0.0;
 
   template <class V>
   void visit(V& v) {
@@ -97,6 +101,8 @@ struct TrainOptions {
     v("supervision", supervision, "deep supervision: optimizer steps per example, the loop state carried between them (1: off)");
     v("halt_weight", halt_weight, "weight of the halting head's loss (models with halt.head)");
     v("halt_explore", halt_explore, "probability that a row must take a random least number of steps in 2..supervision");
+    v("start_noise", start_noise, "a fresh example's loop starts at the family's start + start_noise * N(0, I) (EqR; 0: off)");
+    v("path_noise", path_noise, "noise path_noise * N(0, I) after every loop update while training (EqR; looped, unrolled trm; 0: off)");
   }
   void validate() const;
 };
@@ -134,7 +140,7 @@ class Trainer {
     torch::Tensor keep;  // (B,) bool rows that stay for another supervision step (undefined: none)
     torch::Tensor loss;  // scalar halting loss (undefined: no halting head)
   };
-  models::ForwardOptions carried_start(const RowCarry::Rows& rows) const;
+  models::ForwardOptions carried_start(const RowCarry::Rows& rows, int64_t micro) const;
   Halting supervise(const models::ModelOutput& out, const torch::Tensor& targets, const RowCarry::Rows& rows,
                     StepMetrics& m);
   void synchronise(StepMetrics& m);
