@@ -14,7 +14,7 @@ out="$docs/results.md"
   echo
   cat "$here/notes/intro.md"
 } > "$out.tmp"
-for name in memory-depth text text-compute text-deq text-bf16 text-bf16-tol parity-length parity-length-128 sudoku maze sudoku6 sudoku6-trm-solve sudoku9 maze9 sudoku6-hour; do
+for name in memory-depth text text-compute text-deq text-bf16 text-bf16-tol parity-length parity-length-128 sudoku maze sudoku6 sudoku6-trm-solve sudoku9 maze9 sudoku6-hour eqt-memory; do
   [ -f "$here/notes/$name.md" ] || continue
   { echo; cat "$here/notes/$name.md"; echo; } >> "$out.tmp"
   if [ -f "$root/$name/results.md" ]; then
