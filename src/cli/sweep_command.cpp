@@ -160,10 +160,14 @@ void run_restarts(const SweepSpec& spec, const std::string& dir, const std::stri
                   const std::string& device, nlohmann::json& row) {
   std::vector<std::string> args = {"--threads", std::to_string(threads), "eval", "--run", dir, "--json", "--device", device};
   args.insert(args.end(), spec.eval_restarts.begin(), spec.eval_restarts.end());
+  // --restarts makes eqt eval take the restart path (eval.restarts.json) whatever else is given.
+  if (std::find(spec.eval_restarts.begin(), spec.eval_restarts.end(), "--restarts") == spec.eval_restarts.end())
+    args.insert(args.end(), {"--restarts", "1"});
   auto rv = run_child(args, log);
   if (rv.code != 0)
     throw std::runtime_error(dir + ": eqt eval (restarts) exited " + std::to_string(rv.code) + " (see " + log + ")");
   row["restarts"] = restart_summary(read_results_file(dir + "/eval.restarts.json"));
+  row["restarts"]["options"] = spec.eval_restarts;  // a later spec with other options evaluates again
 }
 
 nlohmann::json run_one(const SweepSpec& spec, const SweepRun& run, const std::string& out, int threads,
@@ -277,8 +281,13 @@ void run_sweep(const SweepArgs& a) {
   std::vector<size_t> todo;
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto row = a.out + "/" + runs[i].dir + "/sweep_row.json";
-    if (!fs::exists(row) || (wants_restarts(spec, runs[i].family) && !read_results_file(row).contains("restarts")))
+    if (!fs::exists(row)) {
       todo.push_back(i);
+    } else if (wants_restarts(spec, runs[i].family)) {
+      const auto r = read_results_file(row);
+      if (!r.contains("restarts") || r["restarts"].value("options", nlohmann::json()) != nlohmann::json(spec.eval_restarts))
+        todo.push_back(i);
+    }
   }
   if (a.only.empty())
     std::printf("eqt sweep: %s, %zu runs (%zu families x %zu cells x %zu seeds): ", a.spec.c_str(), runs.size(),

@@ -53,6 +53,8 @@ TEST(Config, BadValuesAreNamed) {
   expect_named({{"eqt", {{"memory", true}, {"mem_tau", 0}}}}, "eqt.mem_tau");
   expect_named({{"eqt", {{"memory", true}, {"mem_momentum", 1.0}}}}, "eqt.mem_momentum");
   expect_named({{"eqt", {{"mem_slots", 0}}}}, "eqt.mem_slots");
+  expect_named({{"eqt", {{"memory", true}, {"grad", "implicit"}}}}, "eqt.memory");
+  expect_named({{"eqt", {{"entropy_steps", true}, {"grad", "implicit"}}}}, "eqt.entropy_steps");
 }
 
 TEST(Config, EveryFamilyBuildsWithItsDefaults) {

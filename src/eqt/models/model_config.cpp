@@ -109,6 +109,12 @@ void ModelConfig::validate() const {
                                 " is invalid; expected a number in [0, 1)");
   at_least("eqt.halt_energy", E.halt_energy, 0);
   at_least("eqt.entropy_min_steps", E.entropy_min_steps, 0);
+  // The implicit gradient assumes h_K minimises the energy it was refined on: tokens stopped
+  // early by their entropy budget have not, and a bank moved after the forward (before the
+  // backward's Hessian-vector products) is another energy.
+  if (E.grad == "implicit" && (E.memory || E.entropy_steps))
+    throw std::invalid_argument(std::string("config eqt.") + (E.memory ? "memory" : "entropy_steps") +
+                                " = true with eqt.grad = implicit is not supported; expected eqt.grad = unrolled");
   one_of("trm.mixer", trm.mixer, {"attention", "mlp"});
   one_of("trm.inner", trm.inner, {"unrolled", "solve"});
   at_least("trm.layers", trm.layers, 1);

@@ -135,8 +135,12 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
     throw std::invalid_argument(std::to_string(Bm) + " restarts: family '" + family.name +
                                 "' has no loop state to start elsewhere; expected 1 restart");
   torch::NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
+  struct EvalMode {  // eval mode for the evaluation, the caller's mode back on any exit
+    models::ModelImpl& m;
+    bool was;
+    explicit EvalMode(models::ModelImpl& x) : m(x), was(x.is_training()) { m.eval(); }
+    ~EvalMode() { if (was) m.train(); }
+  } mode(model);
   const torch::Device device = model.parameters().front().device();
 
   std::map<std::pair<int64_t, int64_t>, Cell> cells;  // (depth, breadth)
@@ -284,8 +288,6 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
     }
     p0 += P;
   }
-  if (was_training) model.train();
-
   nlohmann::json table = nlohmann::json::array();
   for (const auto& [key, c] : cells) {
     const double n = std::max(c.puzzles, 1.0), v = std::max(c.valid, 1.0);
