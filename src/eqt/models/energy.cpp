@@ -46,14 +46,19 @@ EnergyImpl::EnergyImpl(const ModelConfig& cfg, TokenIO io) : cfg_(cfg), io_(std:
   }
 }
 
-torch::Tensor EnergyImpl::memory_value(const torch::Tensor& h) {
-  // s_i = cos(h, z_i) / tau + log r_i; mem = -logsumexp_i s_i.
+EnergyImpl::MemoryScores EnergyImpl::memory_scores(const torch::Tensor& h) {
+  MemoryScores m;
   auto z = mem_keys_.to(h.scalar_type());
-  auto zhat = z / z.norm(2, 1, true).clamp_min(1e-12);                          // (M, C)
-  auto u = h / h.norm(2, -1, true).clamp_min(1e-12);                             // (B, T, C)
-  auto s = torch::matmul(u, zhat.t()) / cfg_.eqt.mem_tau +
-           mem_weights_.to(h.scalar_type()).clamp_min(1e-12).log();              // (B, T, M)
-  return -cfg_.eqt.lambda_mem * torch::logsumexp(s, -1);
+  m.zhat = z / z.norm(2, 1, true).clamp_min(1e-12);                              // (M, C)
+  m.norm = h.norm(2, -1, true).clamp_min(1e-12);                                 // (B, T, 1)
+  m.u = h / m.norm;                                                              // (B, T, C)
+  m.c = torch::matmul(m.u, m.zhat.t());                                          // (B, T, M)
+  m.s = m.c / cfg_.eqt.mem_tau + mem_weights_.to(h.scalar_type()).clamp_min(1e-12).log();
+  return m;
+}
+
+torch::Tensor EnergyImpl::memory_value(const torch::Tensor& h) {
+  return -cfg_.eqt.lambda_mem * torch::logsumexp(memory_scores(h).s, -1);  // mem = -logsumexp_i s_i
 }
 
 void EnergyImpl::update_memory(const torch::Tensor& hs) {

@@ -87,7 +87,13 @@ class EnergyImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> reverse_value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
   std::pair<torch::Tensor, torch::Tensor> mask_value_and_grad(const torch::Tensor& h, const EnergyContext& ctx);
   std::pair<torch::Tensor, torch::Tensor> confidence_value_and_grad(const torch::Tensor& h);
-  // The memory term's value (B, T), times lambda_mem (forward's and value_and_grad's).
+  // The memory term's scores for h (B, T, C): s_i = cos(h, z_i) / tau + log r_i and the
+  // pieces its gradient reuses; memory_value is -lambda_mem logsumexp_i s_i (forward's, with
+  // autograd), memory_value_and_grad adds the closed-form gradient.
+  struct MemoryScores {
+    torch::Tensor zhat, norm, u, c, s;  // (M, C), (B, T, 1) ||h||, (B, T, C) h / ||h||, (B, T, M) cos, (B, T, M)
+  };
+  MemoryScores memory_scores(const torch::Tensor& h);
   torch::Tensor memory_value(const torch::Tensor& h);
   std::pair<torch::Tensor, torch::Tensor> memory_value_and_grad(const torch::Tensor& h);
   ModelConfig cfg_;

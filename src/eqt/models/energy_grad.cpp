@@ -105,16 +105,11 @@ std::pair<torch::Tensor, torch::Tensor> EnergyImpl::memory_value_and_grad(const 
   // p = softmax_i of the same scores, d mem / dh = -(1 / tau) sum_i p_i dc_i / dh and
   // dc_i / dh = (zhat_i - c_i u) / ||h||, so
   //   d mem / dh = -(sum_i p_i zhat_i - (sum_i p_i c_i) u) / (tau ||h||).
-  auto z = mem_keys_.to(h.scalar_type());
-  auto zhat = z / z.norm(2, 1, true).clamp_min(1e-12);                  // (M, C)
-  auto n = h.norm(2, -1, true).clamp_min(1e-12);                        // (B, T, 1)
-  auto u = h / n;                                                       // (B, T, C)
-  auto c = torch::matmul(u, zhat.t());                                  // (B, T, M)
-  auto s = c / cfg_.eqt.mem_tau + mem_weights_.to(h.scalar_type()).clamp_min(1e-12).log();
-  auto lse = torch::logsumexp(s, -1, true);                             // (B, T, 1)
-  auto p = (s - lse).exp();                                             // (B, T, M)
-  auto pc = (p * c).sum(-1, true);                                      // (B, T, 1)
-  auto dh = -(torch::matmul(p, zhat) - pc * u) / (cfg_.eqt.mem_tau * n);  // (B, T, C)
+  const auto m = memory_scores(h);
+  auto lse = torch::logsumexp(m.s, -1, true);                             // (B, T, 1)
+  auto p = (m.s - lse).exp();                                             // (B, T, M)
+  auto pc = (p * m.c).sum(-1, true);                                      // (B, T, 1)
+  auto dh = -(torch::matmul(p, m.zhat) - pc * m.u) / (cfg_.eqt.mem_tau * m.norm);  // (B, T, C)
   const double l = cfg_.eqt.lambda_mem;
   return {-l * lse.squeeze(-1), l * dh};
 }

@@ -186,7 +186,7 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
     if (noisy) o.start.seeds = seeds_at(0);
 
     models::ModelOutput out;
-    torch::Tensor prev_logits, prev_state;       // (R, T, V), (R, T, S) at the previous step
+    torch::Tensor prev_logits, prev_state;       // (R, T, V) on the CPU, (R, T, S) on the model's device: the previous step
     std::deque<torch::Tensor> changes;           // (R,) the last <= 3 steps' logit change per row
     auto evals = torch::zeros({R}, torch::kFloat64);  // (R,) loop steps so far
     for (int64_t d = 1; d <= Dm; ++d) {
@@ -202,21 +202,16 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
       }
       out = model.forward(tok, o);
       auto logits = out.logits.to(torch::kCPU, torch::kFloat32);               // (R, T, V)
-      auto state = out.state.defined() ? out.state.to(torch::kCPU, torch::kFloat32) : torch::Tensor();
       auto pred = logits.argmax(-1);                                           // (R, T)
       auto hit = pred.eq(tgt) & valid;                                         // (R, T)
       auto hits = hit.sum(1).to(torch::kFloat64);                              // (R,)
       auto exact = (hit | ~valid).all(1);                                      // (R,)
-      auto max_prob = logits.softmax(-1).amax(-1);                             // (R, T)
-      auto min_prob = torch::where(valid, max_prob, torch::ones_like(max_prob)).amin(1).to(torch::kFloat64);  // (R,)
-      torch::Tensor cell_logit, cell_state;                                    // (R, T) change from the last step
+      torch::Tensor cell_logit;                                                // (R, T) change from the last step
       if (prev_logits.defined()) {
         cell_logit = (logits - prev_logits).norm(2, -1);
         changes.push_back((cell_logit * valid).sum(1).to(torch::kFloat64) / valid_n.clamp_min(1));
         if (changes.size() > 3) changes.pop_front();
       }
-      if (prev_state.defined() && state.defined())
-        cell_state = (state - prev_state).norm(2, -1) / prev_state.norm(2, -1).clamp_min(1e-12);
       auto logit_score = changes.empty() ? torch::full({R}, kNaN, torch::kFloat64)
                                          : torch::stack(std::vector<torch::Tensor>(changes.begin(), changes.end())).mean(0);
       auto last_change = changes.empty() ? torch::full({R}, kNaN, torch::kFloat64) : changes.back();
@@ -240,6 +235,14 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
       if (d == 1) append(traj.valid, at0(valid_n));
 
       if (std::find(re.depths.begin(), re.depths.end(), d) != re.depths.end()) {
+        // What only a scored depth needs: the max-probabilities and the state's change (on
+        // the state's device; the states stay there between steps).
+        auto max_prob = logits.softmax(-1).amax(-1);                                                 // (R, T)
+        auto min_prob = torch::where(valid, max_prob, torch::ones_like(max_prob)).amin(1).to(torch::kFloat64);  // (R,)
+        torch::Tensor cell_state;                                                                   // (R, T)
+        if (prev_state.defined() && out.state.defined())
+          cell_state = ((out.state - prev_state).norm(2, -1) / prev_state.norm(2, -1).clamp_min(1e-12))
+                           .to(torch::kCPU, torch::kFloat32);
         auto E = exact.view({P, Bm}).to(torch::kFloat64), H = hits.view({P, Bm});
         auto Vn = valid_n.view({P, Bm}).select(1, 0);                            // (P,)
         auto Sres = residual.view({P, Bm}), Slog = logit_score.view({P, Bm});
@@ -284,7 +287,7 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
         }
       }
       prev_logits = logits;
-      prev_state = state;
+      prev_state = out.state;
     }
     p0 += P;
   }
