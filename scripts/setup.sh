@@ -14,7 +14,9 @@ packages=(
   libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libcpp-httplib-dev pkg-config       # eqt serve (HTTP), found through pkg-config
   libsentencepiece-dev                # subword tokenizers (eqt tokenizer train, --tokenizer)
-  python3 python3-torch               # tests only: the independent reference implementation
+  python3 python3-torch               # the reference implementation (tests) and the Python module
+  pybind11-dev python3-dev            # the Python module eqt (build/python; docs/python.md)
+  chromium chromium-driver            # tests only: the page of eqt serve in a headless browser
   bible-kjv                           # the default text corpus
 )
 

@@ -73,6 +73,16 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const std::st
   if (auto e = integer("top_k", 0, int64_t(1) << 30, top_k)) return *e;
   if (auto e = integer("seed", 0, INT64_MAX, seed)) return *e;
   if (auto e = integer("n", 1, 1, n)) return *e;
+  if (j.contains("max_steps") && !j["max_steps"].is_null()) {
+    int64_t steps = 0;
+    if (auto e = integer("max_steps", 0, kMaxRequestSteps, steps)) return *e;
+    r.limits.max_steps = steps;
+  }
+  if (j.contains("tol") && !j["tol"].is_null()) {
+    double tol = 0;
+    if (auto e = number("tol", 0.0, 1.0, false, tol)) return *e;
+    r.limits.tol = tol;
+  }
   r.seeded = j.contains("seed") && !j["seed"].is_null();
   r.sampling.temperature(temperature).top_p(top_p).top_k(top_k).seed(uint64_t(seed));
   if (j.contains("stream") && !j["stream"].is_null()) {

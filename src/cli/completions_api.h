@@ -3,11 +3,16 @@
 // of responses and errors.
 // Request: {"prompt": str, "max_tokens": int = min(16, the server's limit), "temperature": num = 1, "top_p": num = 1,
 //           "stream": bool = false, "stop": str | [str] (<= 4), "n": 1, and the extensions
-//           "top_k": int = 0, "seed": int}; other keys (model, user, ...) are ignored.
+//           "top_k": int = 0, "seed": int, "max_steps": int (0 .. kMaxRequestSteps), "tol": num
+//           (>= 0): this request's refinement limits over the server's}; other keys (model,
+//           user, ...) are ignored.
+// Responses carry the extension "eqt": each generated token's text, solver steps and final
+// residual (streamed: the tokens since the last event), what the page at / shades by.
 // What it is not: the whole OpenAI API (no logprobs, echo, best_of, n > 1, chat).
 #pragma once
 
 #include "eqt/infer/sampler.h"
+#include "eqt/models/model_config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +29,9 @@ struct ApiError {
   nlohmann::json body() const;  // {"error": {"message", "type", "param", "code"}}
 };
 
+// The largest per-request step cap: a request cannot make the server iterate without end.
+constexpr int64_t kMaxRequestSteps = 1024;
+
 struct ApiLimits {
   int64_t max_prompt_tokens = 0;  // checked by the caller after encoding (tokens, not bytes)
   int64_t max_tokens = 512;       // largest max_tokens a request may ask for
@@ -36,6 +44,7 @@ struct CompletionRequest {
   bool seeded = false;  // the request gave a seed (else the server picks one)
   bool stream = false;
   std::vector<std::string> stop;
+  models::RefineLimits limits;  // max_steps, tol: over the server's (RefineLimits::over)
 };
 
 // A parsed request or the 400 error naming the offending field.

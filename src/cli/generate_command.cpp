@@ -1,10 +1,14 @@
 // cli/generate_command.cpp — `eqt generate`: stream a continuation of a prompt to stdout.
 // With --stats, stderr gets one line per token (solver steps, final residual, ms) and a
 // summary (prefill time, decode tokens/s, mean steps), so stdout stays the text alone.
+// With --logits FILE, a safetensors file of what produced each token: "logits" (N, V)
+// float32, "tokens" (N,) int64, "steps" and "residual" (N,) float64 (what the Python
+// module's tests compare its own generation with, exactly).
 #include "cli/commands.h"
 #include "cli/inference_model.h"
 
 #include "eqt/infer/generator.h"
+#include "eqt/io/safetensors.h"
 
 #include <fmt/format.h>
 
@@ -23,6 +27,7 @@ struct GenerateArgs {
   int64_t top_k = 0;
   uint64_t seed = 0;
   bool stats = false, recompute = false;
+  std::string logits;  // --logits FILE
 };
 
 std::string printable(const std::string& piece) {
@@ -45,7 +50,9 @@ void run_generate(const GenerateArgs& a) {
     std::fprintf(stderr, "eqt generate: %s (%s, %lld parameters), prompt %zu tokens, %s decoding\n",
                  m.model->config().family.c_str(), m.source.c_str(), (long long)m.model->param_total(), prompt.size(),
                  a.recompute ? "recompute" : "cached");
+  std::vector<torch::Tensor> logits;
   auto res = infer::generate(*m.model, prompt, o, [&](const infer::TokenEvent& e) {
+    if (!a.logits.empty()) logits.push_back(e.logits);
     const std::string piece = m.decode(e.token);
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
@@ -58,6 +65,17 @@ void run_generate(const GenerateArgs& a) {
   });
   if (!m.tokenizer || res.tokens.empty() || m.decode(res.tokens.back()) != "\n") std::fputc('\n', stdout);
   std::fflush(stdout);
+  if (!a.logits.empty()) {
+    io::SafeTensors f;
+    f.metadata["eqt.source"] = m.source;
+    f.metadata["eqt.prompt_tokens"] = std::to_string(prompt.size());
+    const int64_t V = m.model->config().vocab;
+    f.tensors = {{"logits", logits.empty() ? torch::zeros({0, V}) : torch::stack(logits)},  // (N, V)
+                 {"tokens", torch::tensor(res.tokens, torch::kLong)},
+                 {"steps", torch::tensor(res.steps, torch::kDouble)},
+                 {"residual", torch::tensor(res.residual, torch::kDouble)}};
+    io::save_safetensors(a.logits, f);
+  }
   if (a.stats)
     std::fprintf(stderr,
                  "eqt generate: %zu tokens; prefill %lld tokens in %.1f ms; decode %.1f tokens/s, mean steps %.2f per "
@@ -80,6 +98,8 @@ void register_generate(CLI::App& app, int& /*exit_code*/) {
   cmd->add_option("--top-p", a->top_p, "sample among the most likely tokens of mass p (1 = all)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "sampling seed")->capture_default_str();
   cmd->add_flag("--stats", a->stats, "per-token solver steps, residual and time, and a summary, on stderr");
+  cmd->add_option("--logits", a->logits,
+                  "write each generated token's logits (and token, steps, residual) to this .safetensors file");
   cmd->add_flag("--recompute", a->recompute, "recompute the whole sequence per token (no cache; for comparison)");
   cmd->callback([a] { run_generate(*a); });
 }

@@ -2,10 +2,6 @@
 #include "cli/inference_model.h"
 
 #include "cli/validators.h"
-#include "eqt/train/run_folder.h"
-
-#include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
 namespace eqt::cli {
@@ -53,63 +49,25 @@ void InferenceArgs::add(CLI::App* cmd) {
 }
 
 torch::Device parse_device(const std::string& name) {
-  std::unique_ptr<torch::Device> d;
   try {
-    d = std::make_unique<torch::Device>(name);
-  } catch (const c10::Error&) {
-    throw std::invalid_argument("--device '" + name + "' is invalid; expected cpu, cuda or cuda:N");
+    return train::parse_device(name);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--") + e.what());
   }
-  if (d->is_cuda() && (!torch::cuda::is_available() || d->index() >= int(torch::cuda::device_count())))
-    throw std::invalid_argument("--device '" + name + "' is not available: LibTorch sees " +
-                                std::to_string(torch::cuda::device_count()) + " CUDA devices");
-  if (!d->is_cpu() && !d->is_cuda()) throw std::invalid_argument("--device '" + name + "': expected cpu or cuda");
-  return *d;
 }
 
 InferenceModel load_inference_model(const InferenceArgs& a) {
-  if (a.run.empty() == a.checkpoint.empty())
-    throw std::invalid_argument("give the model as --run DIR or --checkpoint FILE");
+  parse_device(a.device);  // the flag's name in the error
   InferenceModel m;
-  m.source = a.checkpoint.empty() ? a.run + "/checkpoint.eqt" : a.checkpoint;
-  if (!std::filesystem::exists(m.source)) throw std::invalid_argument("no checkpoint at '" + m.source + "'");
-  const auto dev = parse_device(a.device);
-  auto ck = train::load_for_eval(m.source, !a.raw_weights);
-  m.model = ck.model;
-  m.task = ck.meta.at("task").value("name", std::string("?"));
-  if (m.task == "text") m.tokenizer = data::tokenizer_from_options(ck.meta.at("task"), a.tokenizer);
-  else if (!a.tokenizer.empty())
-    throw std::invalid_argument("--tokenizer '" + a.tokenizer + "': this " + m.task + " model reads token ids, not text");
+  static_cast<train::InferenceModel&>(m) = train::open_inference_model(train::InferenceSource()
+                                                                          .run(a.run)
+                                                                          .checkpoint(a.checkpoint)
+                                                                          .device(a.device)
+                                                                          .ema(!a.raw_weights)
+                                                                          .tokenizer(a.tokenizer));
   a.refine.limits.applied_to(m.model->config());  // refuses bad limits before any work
   m.limits = a.refine.limits;
-  m.model->to(dev);
-  m.model->eval();
   return m;
-}
-
-std::vector<int64_t> InferenceModel::encode(const std::string& prompt) const {
-  std::vector<int64_t> ids;
-  if (tokenizer) return tokenizer->encode(prompt);
-  std::istringstream in(prompt);
-  std::string word;
-  const int64_t V = model->config().vocab;
-  while (in >> word) {
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(word, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != word.size() || v < 0 || v >= V)
-      throw std::invalid_argument("prompt word '" + word + "' is not a token id in [0, " + std::to_string(V) +
-                                  ") (this " + task + " model reads whitespace-separated ids)");
-    ids.push_back(v);
-  }
-  return ids;
-}
-
-std::string InferenceModel::decode(int64_t token) const {
-  return tokenizer ? tokenizer->token_bytes(token) : std::to_string(token) + " ";
 }
 
 size_t utf8_complete_prefix(const std::string& s) {

@@ -1,12 +1,10 @@
 // cli/inference_model.h — what `eqt generate`, `eqt serve` and `eqt bench generate` share:
 // the flags that say where a trained model comes from, on which device it runs and how it
-// refines at inference; and the prompt codec its task implies (the run's tokenizer for text
-// models: bytes or its SentencePiece model; whitespace-separated token ids for the others).
+// refines at inference, over train/inference_model.h (the model and its prompt codec).
 // What it is not: a tokenizer (data/tokenizer.h is).
 #pragma once
 
-#include "eqt/data/tokenizer.h"
-#include "eqt/models/model.h"
+#include "eqt/train/inference_model.h"
 
 #include <CLI/CLI.hpp>
 
@@ -31,21 +29,14 @@ struct InferenceArgs {
   void add(CLI::App* cmd);
 };
 
-struct InferenceModel {
-  std::shared_ptr<models::ModelImpl> model;  // in eval mode, on the chosen device
-  std::string source;                        // the checkpoint file
-  std::string task;                          // the task it was trained on
-  std::shared_ptr<data::Tokenizer> tokenizer;  // text runs: prompts are text; null: token ids
-  models::RefineLimits limits;               // --tol, --max-steps, ...: passed to every forward
-
-  // Prompt -> token ids (by the tokenizer, or whitespace-separated ids); errors name the bad word.
-  std::vector<int64_t> encode(const std::string& prompt) const;
-  // One token -> its text: the bytes it stands for, or "<id> ".
-  std::string decode(int64_t token) const;
+// The model and prompt codec (train/inference_model.h) with the flags' refinement limits.
+struct InferenceModel : train::InferenceModel {
+  models::RefineLimits limits;  // --tol, --max-steps, ...: passed to every forward
 };
 
 // Throws std::invalid_argument for bad flags or a missing file, std::runtime_error for a bad one.
 InferenceModel load_inference_model(const InferenceArgs& a);
+// train::parse_device with the flag's name in its errors ("--device 'tpu' is invalid; ...").
 torch::Device parse_device(const std::string& name);
 
 // Length of the longest prefix of s that does not end inside a UTF-8 sequence: stream that

@@ -1,6 +1,8 @@
 // cli/serve_command.cpp — `eqt serve`: one checkpoint behind an OpenAI-style HTTP API.
 //   POST /v1/completions   completions_api.h (JSON, or server-sent events with "stream")
 //   GET  /health           {"status": "ok", model facts}
+//   GET  /                 the page (serve_page.html, compiled in): a prompt box, the
+//                          completion streaming in, each token shaded by its solver steps
 // Concurrency: each connection gets its own thread (connection_threads.h: slow clients
 // cannot starve the others); generation is continuous batching on one decode thread
 // (infer/decode_loop.h): up to --max-batch requests share every forward pass, each at its
@@ -19,6 +21,7 @@
 #include "cli/completions_api.h"
 #include "cli/connection_threads.h"
 #include "cli/inference_model.h"
+#include "cli/serve_page.h"
 
 #include "eqt/infer/decode_loop.h"
 
@@ -27,6 +30,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -121,6 +125,22 @@ class CompletionServer {
             {"choices", {{{"text", text}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}}}};
   }
 
+  // A generated token as the page shows it: its own text (bytes that are not UTF-8 become
+  // U+FFFD when sent), the solver / refinement steps behind it and its final relative
+  // residual (null: no loop).
+  struct TokenInfo {
+    std::string text;
+    double steps = 0, residual = NAN;
+  };
+  static nlohmann::json tokens_json(const std::vector<TokenInfo>& t) {
+    auto out = nlohmann::json::array();
+    for (const auto& x : t)
+      out.push_back({{"text", x.text},
+                     {"steps", x.steps},
+                     {"residual", std::isnan(x.residual) ? nlohmann::json(nullptr) : nlohmann::json(x.residual)}});
+    return out;
+  }
+
   // What the decode thread hands a request's own thread: text released so far, the end.
   struct Job {
     explicit Job(std::vector<std::string> stops) : text(std::move(stops)) {}
@@ -128,6 +148,7 @@ class CompletionServer {
     std::condition_variable cv;
     TextStream text;            // under mu
     std::string unsent;         // under mu: released text the handler has not written yet
+    std::vector<TokenInfo> new_tokens;  // under mu: tokens the handler has not written yet
     bool stopped = false;       // under mu: a stop sequence ended it
     bool done = false;          // under mu
     infer::GenerateResult res;  // under mu, once done
@@ -142,13 +163,15 @@ class CompletionServer {
   nlohmann::json run(const CompletionRequest& r, const std::vector<int64_t>& prompt, const std::string& id,
                      httplib::DataSink* sink, int client) {
     auto job = std::make_shared<Job>(r.stop);
-    auto o = infer::GenerateOptions().max_new_tokens(r.max_tokens).sampling(r.sampling);
+    auto o = infer::GenerateOptions().max_new_tokens(r.max_tokens).sampling(r.sampling).limits(r.limits);
     const bool streaming = sink != nullptr;
     loop_.submit(
         prompt, o,
         [this, job, streaming](const infer::TokenEvent& e) {  // on the decode thread: no I/O here
           std::lock_guard<std::mutex> lock(job->mu);
-          job->stopped = job->text.add(m_.decode(e.token));
+          const std::string piece = m_.decode(e.token);
+          job->stopped = job->text.add(piece);
+          job->new_tokens.push_back({piece, e.steps, e.residual});
           if (streaming) job->unsent += job->text.release();
           job->cv.notify_one();
           return !job->stopped && !job->gone;
@@ -161,7 +184,9 @@ class CompletionServer {
         });
     std::unique_lock<std::mutex> lock(job->mu);
     for (;;) {
-      const auto ready = [&] { return job->done || !job->unsent.empty(); };
+      // Not streamed: woken at the end only, so that the client's socket is polled every
+      // kClientPoll (waking per token would starve the poll); its tokens are taken at the end.
+      const auto ready = [&] { return job->done || !job->unsent.empty() || (sink && !job->new_tokens.empty()); };
       if (client >= 0) {
         if (!job->cv.wait_for(lock, kClientPoll, ready)) {
           if (!job->gone && client_gone(client)) job->gone = true;  // the decode thread drops the row
@@ -170,11 +195,15 @@ class CompletionServer {
       } else {
         job->cv.wait(lock, ready);
       }
-      if (job->unsent.empty()) break;  // done, everything written
+      if (job->unsent.empty() && (!sink || job->new_tokens.empty())) break;  // done, everything written
       std::string piece;
       piece.swap(job->unsent);
+      std::vector<TokenInfo> tokens;
+      tokens.swap(job->new_tokens);
       if (sink && !job->gone) {
-        auto event = "data: " + to_text(chunk(id, piece, nullptr)) + "\n\n";
+        auto c = chunk(id, piece, nullptr);
+        c["eqt"] = {{"tokens", tokens_json(tokens)}};
+        auto event = "data: " + to_text(c) + "\n\n";
         lock.unlock();  // the client may be slow: write without holding up the decode thread
         job->gone = !sink->write(event.data(), event.size());
         lock.lock();
@@ -183,6 +212,7 @@ class CompletionServer {
     if (!sink && (job->res.stop == "error" || job->res.stop == "shutdown"))
       throw std::runtime_error("generation ended early (" + job->res.stop + "); see the server's log");
     const auto& res = job->res;
+    const std::vector<TokenInfo> all_tokens = sink ? std::vector<TokenInfo>{} : job->new_tokens;  // not streamed: every token
     auto all = job->text.text();
     auto rest = job->text.flush();
     const bool stopped = job->stopped;
@@ -191,7 +221,8 @@ class CompletionServer {
     out["usage"] = {{"prompt_tokens", res.prompt_tokens}, {"completion_tokens", n}, {"total_tokens", res.prompt_tokens + n}};
     out["eqt"] = {{"solver_steps_mean", res.mean_decode_steps()},
                   {"decode_tokens_per_s", res.decode_tokens_per_s()},
-                  {"prefill_ms", res.prefill_ms}};
+                  {"prefill_ms", res.prefill_ms},
+                  {"tokens", tokens_json(all_tokens)}};
     std::fprintf(stderr, "eqt serve: %s prompt %lld tokens, %lld generated (%s), %.1f tokens/s, %.2f steps/token%s\n",
                  id.c_str(), (long long)res.prompt_tokens, (long long)n, stopped ? "stop" : res.stop.c_str(),
                  res.decode_tokens_per_s(), res.mean_decode_steps(), job->gone ? ", client went away" : "");
@@ -233,6 +264,9 @@ void run_serve(const ServeArgs& a) {
   });
   http.set_payload_max_length(a.max_body);  // larger bodies with a Content-Length: 413 before reading
   http.Get("/health", [&](const httplib::Request&, httplib::Response& res) { server.health(res); });
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(serve_page_html(), "text/html; charset=utf-8");
+  });
   http.Post("/v1/completions",
             [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
               // A declared Content-Length over the limit is refused unread (the library skips
@@ -285,7 +319,7 @@ void run_serve(const ServeArgs& a) {
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // already a JSON error
     const std::string msg = res.status == 404   ? "no route " + req.method + " " + req.path +
-                                                      "; this server has POST /v1/completions and GET /health"
+                                                      "; this server has POST /v1/completions, GET /health and GET /"
                             : res.status == 413 ? "the request body is too large"
                                                 : "HTTP error " + std::to_string(res.status);
     send_json(res, res.status, ApiError{res.status, msg, ""}.body());
@@ -306,7 +340,7 @@ void run_serve(const ServeArgs& a) {
     sigwait(&sigs, &sig);
     if (sig != 0) http.stop();
   });
-  std::printf("eqt serve: %s listening on http://%s:%d (POST /v1/completions, GET /health)\n", family.c_str(),
+  std::printf("eqt serve: %s listening on http://%s:%d (the page at /, POST /v1/completions, GET /health)\n", family.c_str(),
               a.host.c_str(), port);
   std::fflush(stdout);
   http.listen_after_bind();

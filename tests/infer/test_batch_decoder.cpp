@@ -132,10 +132,43 @@ TEST(BatchedDecoding, RowsStopAtTheContextAndBadRequestsAreRefused) {
   infer::BatchDecoder dec(*model);
   EXPECT_THROW(dec.add({}, o), std::invalid_argument);
   EXPECT_THROW(dec.add({1, 99}, o), std::invalid_argument);
-  auto limited = o;
-  limited.limits().max_steps = 3;
-  EXPECT_THROW(dec.add({1, 2}, limited), std::invalid_argument);
+  auto bad = o;
+  bad.limits().tol = -1;
+  EXPECT_THROW(dec.add({1, 2}, bad), std::invalid_argument);
   EXPECT_EQ(dec.size(), 0u);
+}
+
+// A request's own refinement limits (the page's per-request caps): rows with different caps
+// share the decoder, each group is its own forward, and every row gets what generate()
+// gives it alone with those limits; the capped row takes at most its cap per token.
+TEST(BatchedDecoding, RequestsWithTheirOwnLimitsEqualThemAlone) {
+  for (const std::string family : {"deq", "attractor", "eqt"}) {
+    auto model = loose(family, "rope");
+    std::vector<infer::GenerateOptions> opts(3, infer::GenerateOptions().max_new_tokens(8));
+    for (auto& o : opts) o.sampling().temperature(0);
+    opts[1].limits().max_steps = 2;
+    opts[2].limits().exact_steps = 1;
+    const std::vector<std::vector<int64_t>> prompts = {{3, 2, 13, 4}, {3, 2, 13, 4}, {9, 0, 3}};
+    std::vector<infer::GenerateResult> together(3);
+    infer::BatchDecoder dec(*model);
+    for (size_t i = 0; i < 3; ++i)
+      dec.add(prompts[i], opts[i], {}, [&together, i](const infer::GenerateResult& r) { together[i] = r; });
+    while (dec.size() > 0) dec.step();
+    for (size_t i = 0; i < 3; ++i) {
+      auto alone = infer::generate(*model, prompts[i], opts[i]);
+      EXPECT_EQ(together[i].tokens, alone.tokens) << family << " request " << i;
+      ASSERT_EQ(together[i].steps.size(), alone.steps.size());
+      double worst = 0;
+      for (size_t t = 0; t < alone.steps.size(); ++t) worst = std::max(worst, std::abs(together[i].steps[t] - alone.steps[t]));
+      std::printf("%s request %zu: mean steps %.2f batched, %.2f alone (worst difference %.2f)\n", family.c_str(), i,
+                  together[i].mean_decode_steps(), alone.mean_decode_steps(), worst);
+      EXPECT_EQ(worst, 0.0) << family << " request " << i;
+    }
+    for (double s : together[1].steps) EXPECT_LE(s, 2.0) << family;
+    for (double s : together[2].steps) EXPECT_EQ(s, 1.0) << family;
+    // The uncapped row really takes more steps than the cap, or the cap proves nothing.
+    EXPECT_GT(together[0].mean_decode_steps(), 2.0) << family;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // eqt/infer/batch_decoder.cpp — see batch_decoder.h.
 #include "eqt/infer/batch_decoder.h"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -19,6 +20,7 @@ struct BatchDecoder::Live {
   Sequence seq;
   models::DecodeCache cache;
   OnDone on_done;
+  models::RefineLimits limits;  // the request's over the decoder's
   bool more = true;
 };
 
@@ -32,16 +34,16 @@ BatchDecoder::~BatchDecoder() = default;
 
 void BatchDecoder::add(std::vector<int64_t> prompt, const GenerateOptions& o, Sequence::OnToken on_token,
                        OnDone on_done) {
-  if (!o.limits().empty())
-    throw std::invalid_argument("a batched request cannot carry its own refinement limits; give them to the decoder");
   if (!o.cached()) throw std::invalid_argument("batched decoding is cached decoding; cached = false is not supported");
+  auto limits = o.limits().over(limits_);
+  limits.applied_to(model_.config());  // refuses bad limits before any work
   auto l = std::make_unique<Live>(Live{Sequence(model_.config(), std::move(prompt), o, std::move(on_token)), {},
-                                       std::move(on_done)});
+                                       std::move(on_done), std::move(limits)});
   l->more = l->seq.wants_more();
   if (l->more) {
     torch::NoGradGuard ng;
     const auto t0 = std::chrono::steady_clock::now();
-    auto out = model_.forward_cached(token_row(l->seq.tokens(), device_of(model_)), l->cache, limits_);
+    auto out = model_.forward_cached(token_row(l->seq.tokens(), device_of(model_)), l->cache, l->limits);
     l->more = l->seq.take(out.logits[0][-1], stat(out.stats.steps, 0, 0), stat(out.stats.residual, 0, NAN),
                           elapsed_ms(t0));
   }
@@ -52,21 +54,32 @@ void BatchDecoder::add(std::vector<int64_t> prompt, const GenerateOptions& o, Se
 void BatchDecoder::step() {
   if (live_.empty()) return;
   torch::NoGradGuard ng;
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<int64_t> last;
-  std::vector<models::DecodeCache*> rows;
-  for (auto& l : live_) {
-    last.push_back(l->seq.last());
-    rows.push_back(&l->cache);
+  // Rows with equal limits form one group, one forward_rows each (usually a single group).
+  std::vector<std::vector<size_t>> groups;
+  for (size_t b = 0; b < live_.size(); ++b) {
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const std::vector<size_t>& m) { return live_[m[0]]->limits == live_[b]->limits; });
+    if (g == groups.end()) groups.push_back({b});
+    else g->push_back(b);
   }
-  auto tokens = token_row(last, device_of(model_)).view({int64_t(last.size()), 1});  // (B, 1)
-  auto out = model_.forward_rows(tokens, rows, limits_);
-  const double ms = elapsed_ms(t0);
-  auto logits = out.logits.select(1, 0).to(torch::kCPU);  // (B, V)
-  auto steps = out.stats.steps.defined() ? out.stats.steps.cpu() : torch::Tensor();
-  auto residual = out.stats.residual.defined() ? out.stats.residual.cpu() : torch::Tensor();
-  for (size_t b = 0; b < live_.size(); ++b)
-    live_[b]->more = live_[b]->seq.take(logits[b], stat(steps, b, 0), stat(residual, b, NAN), ms);
+  for (const auto& group : groups) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<int64_t> last;
+    std::vector<models::DecodeCache*> rows;
+    for (size_t b : group) {
+      last.push_back(live_[b]->seq.last());
+      rows.push_back(&live_[b]->cache);
+    }
+    auto tokens = token_row(last, device_of(model_)).view({int64_t(last.size()), 1});  // (G, 1)
+    auto out = model_.forward_rows(tokens, rows, live_[group[0]]->limits);
+    const double ms = elapsed_ms(t0);
+    auto logits = out.logits.select(1, 0).to(torch::kCPU);  // (G, V)
+    auto steps = out.stats.steps.defined() ? out.stats.steps.cpu() : torch::Tensor();
+    auto residual = out.stats.residual.defined() ? out.stats.residual.cpu() : torch::Tensor();
+    for (size_t i = 0; i < group.size(); ++i)
+      live_[group[i]]->more =
+          live_[group[i]]->seq.take(logits[int64_t(i)], stat(steps, int64_t(i), 0), stat(residual, int64_t(i), NAN), ms);
+  }
   finish_ended();
 }
 

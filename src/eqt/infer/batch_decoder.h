@@ -7,7 +7,9 @@
 // Inside the batch the solver freezes each row when *its* token has converged and EqT halts
 // per row, so a row's tokens, steps and residuals are the ones generate() gives it alone
 // (tests/infer/test_batch_decoder.cpp checks greedy output for every family); the batch's
-// forward still runs until its slowest row has converged.
+// forward still runs until its slowest row has converged. A sequence may carry its own
+// refinement limits (GenerateOptions::limits, over the decoder's): the rows of one step are
+// grouped by their limits and each group is one forward_rows call.
 // What it is not: thread-safe (one thread calls add and step: the server's decode loop), or
 // a batched prefill (prompts run one at a time; decoding is what is batched).
 #pragma once
@@ -21,11 +23,10 @@ namespace eqt::infer {
 class BatchDecoder {
  public:
   using OnDone = std::function<void(const GenerateResult&)>;
-  // limits: the refinement of every row (one batch, one config); per-request limits in
-  // GenerateOptions are refused by add().
+  // limits: the refinement of every row whose GenerateOptions give none (RefineLimits::over).
   BatchDecoder(models::ModelImpl& model, models::RefineLimits limits = {});
   ~BatchDecoder();
-  // Throws as generate() does for a bad prompt or options (nothing is added then).
+  // Throws as generate() does for a bad prompt, options or limits (nothing is added then).
   void add(std::vector<int64_t> prompt, const GenerateOptions& o, Sequence::OnToken on_token = {},
            OnDone on_done = {});
   // One token for every live sequence (nothing when none is live).

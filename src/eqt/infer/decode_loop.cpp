@@ -8,7 +8,7 @@
 namespace eqt::infer {
 
 DecodeLoop::DecodeLoop(models::ModelImpl& model, models::RefineLimits limits, size_t max_batch)
-    : model_(model), dec_(model, std::move(limits)), max_batch_(max_batch) {
+    : model_(model), dec_limits_(limits), dec_(model, std::move(limits)), max_batch_(max_batch) {
   if (max_batch < 1) throw std::invalid_argument("max_batch = 0 is invalid; expected at least 1");
   thread_ = std::thread([this] { run(); });
 }
@@ -25,7 +25,7 @@ DecodeLoop::~DecodeLoop() {
 void DecodeLoop::submit(std::vector<int64_t> prompt, const GenerateOptions& o, Sequence::OnToken on_token,
                         BatchDecoder::OnDone on_done) {
   Sequence check(model_.config(), prompt, o, {});  // throws for a bad prompt or options, here and now
-  if (!o.limits().empty()) throw std::invalid_argument("a queued request cannot carry its own refinement limits");
+  o.limits().over(dec_limits_).applied_to(model_.config());  // bad limits: refused here too
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(Pending{std::move(prompt), o, std::move(on_token), std::move(on_done)});

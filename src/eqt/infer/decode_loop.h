@@ -1,7 +1,8 @@
 // eqt/infer/decode_loop.h — a BatchDecoder on a thread of its own, fed by other threads:
 // what a server needs to share every forward pass among its concurrent requests.
 //
-// submit() queues a request (checked at once, in the caller's thread); the loop admits
+// submit() queues a request (checked at once, in the caller's thread; its own refinement
+// limits, if any, go over the loop's: batch_decoder.h); the loop admits
 // queued requests between tokens while fewer than max_batch are live (each prefilled alone,
 // batch_decoder.h), then computes one token for every live request, and so on. The
 // callbacks run on the loop's thread: keep them short and never block on a client there
@@ -40,6 +41,7 @@ class DecodeLoop {
   void run();
   static void end_unadmitted(const Pending& p, const std::string& why);  // its on_done, no tokens
   models::ModelImpl& model_;
+  models::RefineLimits dec_limits_;  // the decoder's (a request's own limits go over them)
   BatchDecoder dec_;  // touched by the loop's thread only (after construction)
   size_t max_batch_;
   std::mutex mu_;

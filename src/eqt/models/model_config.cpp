@@ -209,6 +209,16 @@ void RefineLimits::validate() const {
     bad("exact_steps fixes the step count; it cannot be combined with max_steps, min_steps or tol");
 }
 
+RefineLimits RefineLimits::over(const RefineLimits& base) const {
+  if (exact_steps || empty()) return exact_steps ? *this : base;
+  RefineLimits r = base;
+  r.exact_steps.reset();
+  if (tol) r.tol = tol;
+  if (max_steps) r.max_steps = max_steps;
+  if (min_steps) r.min_steps = min_steps;
+  return r;
+}
+
 ModelConfig RefineLimits::applied_to(const ModelConfig& cfg) const {
   validate();
   ModelConfig c = cfg;

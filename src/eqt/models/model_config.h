@@ -315,6 +315,13 @@ struct RefineLimits {
   std::optional<int64_t> min_steps;    // eval_min_iter (deq, attractor)
   std::optional<int64_t> exact_steps;  // exactly this many: cap, min and no tolerance
   bool empty() const { return !tol && !max_steps && !min_steps && !exact_steps; }
+  bool operator==(const RefineLimits& o) const {
+    return tol == o.tol && max_steps == o.max_steps && min_steps == o.min_steps && exact_steps == o.exact_steps;
+  }
+  // These limits over `base` (a server's, a run's): a limit given here replaces base's; an
+  // exact step count here replaces all of base's, and any limit here replaces base's exact
+  // count (the two cannot be combined).
+  RefineLimits over(const RefineLimits& base) const;
   // std::invalid_argument naming the bad or conflicting limit.
   void validate() const;
   ModelConfig applied_to(const ModelConfig& cfg) const;

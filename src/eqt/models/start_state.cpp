@@ -9,6 +9,15 @@
 
 namespace eqt::models {
 
+StartState StartState::continue_from(const torch::Tensor& state, double path_noise, std::vector<uint64_t> seeds) {
+  StartState s;
+  s.policy = Policy::Given;
+  s.given = state;
+  s.path_noise = path_noise;
+  s.seeds = std::move(seeds);
+  return s;
+}
+
 void StartState::validate() const {
   auto bad = [](const std::string& what) { throw std::invalid_argument("start state: " + what); };
   if (!(scale >= 0)) bad("scale = " + std::to_string(scale) + " is invalid; expected a number >= 0");

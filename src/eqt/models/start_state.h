@@ -33,6 +33,10 @@ struct StartState {
   std::vector<uint64_t> seeds;  // Random and path noise: one seed per batch row
 
   bool is_default() const { return policy == Policy::Family && path_noise == 0; }
+  // A forward that continues from a previous one's loop state (another supervision step):
+  // Given, every row from `state`, with that path noise and those per-row seeds.
+  static StartState continue_from(const torch::Tensor& state, double path_noise = 0.0,
+                                  std::vector<uint64_t> seeds = {});
   // std::invalid_argument naming the bad value: a negative scale or noise, seeds missing.
   void validate() const;
 };

@@ -51,9 +51,7 @@ torch::Tensor supervised_forward(models::ModelImpl& model, const torch::Tensor& 
     live = live.index_select(0, keep);                                   // (n,) batch rows still running
     const auto dev_live = live.to(tokens.device());
     models::ForwardOptions o = opts;  // the caller's limits and solver; the start is the last step's state
-    o.start = models::StartState{};
-    o.start.policy = models::StartState::Policy::Given;
-    o.start.given = out.state.index_select(0, keep.to(out.state.device()));  // (n, T, S)
+    o.start = models::StartState::continue_from(out.state.index_select(0, keep.to(out.state.device())));  // (n, T, S)
     out = model.forward(tokens.index_select(0, dev_live), o);            // halted rows leave the batch
     logits.index_copy_(0, dev_live.to(logits.device()), out.logits);
     used.index_add_(0, live, torch::ones({live.size(0)}, torch::kFloat64));

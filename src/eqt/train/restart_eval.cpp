@@ -194,11 +194,8 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
         if (!out.state.defined())
           throw std::invalid_argument("depth " + std::to_string(Dm) + ": this " + family.name +
                                       " forward returned no loop state (a cap of 0?); expected depth 1");
-        o.start = models::StartState{};
-        o.start.policy = models::StartState::Policy::Given;
-        o.start.given = out.state;
-        o.start.path_noise = re.path_noise;
-        if (noisy) o.start.seeds = seeds_at(d - 1);
+        o.start = models::StartState::continue_from(out.state, re.path_noise,
+                                                     noisy ? seeds_at(d - 1) : std::vector<uint64_t>{});
       }
       out = model.forward(tok, o);
       auto logits = out.logits.to(torch::kCPU, torch::kFloat32);               // (R, T, V)

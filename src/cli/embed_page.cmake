@@ -1,0 +1,17 @@
+# cli/embed_page.cmake — writes OUT, a C++ file holding serve_page.html as a string (GET / of
+# `eqt serve`), so the binary serves its page wherever it is. Run by the build whenever the
+# page changes. Usage: cmake -DPAGE=file -DOUT=file -P embed_page.cmake
+file(READ "${PAGE}" text)
+string(FIND "${text}" ")eqt_page\"" clash)
+if(NOT clash EQUAL -1)
+  message(FATAL_ERROR "${PAGE} contains the raw-string delimiter )eqt_page\"")
+endif()
+set(body "// Generated from src/cli/serve_page.html by src/cli/embed_page.cmake at build time; do not edit.\n")
+string(APPEND body "#include \"cli/serve_page.h\"\n\nnamespace eqt::cli {\n\n")
+string(APPEND body "const char* serve_page_html() {\n  return R\"eqt_page(${text})eqt_page\";\n}\n\n}  // namespace eqt::cli\n")
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+endif()
+if(NOT "${old}" STREQUAL "${body}")
+  file(WRITE "${OUT}" "${body}")
+endif()
