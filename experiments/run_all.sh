@@ -9,7 +9,7 @@ root=${1:?usage: run_all.sh OUT_ROOT}
 mkdir -p "$root"
 root=$(cd "$root" && pwd)
 export OPENBLAS_NUM_THREADS=1
-for spec in memory-depth text text-compute tokenizer parity-length maze sudoku parity-length-128 text-deq text-bf16 text-bf16-tol sudoku6 sudoku6-trm-solve sudoku9 maze9 sudoku6-hour eqt-memory; do
+for spec in memory-depth text text-compute tokenizer parity-length maze sudoku parity-length-128 text-deq text-bf16 text-bf16-tol sudoku6 sudoku6-trm-solve sudoku9 maze9 sudoku6-hour sudoku6-eqr sudoku6-eqr-small eqt-memory; do
   [ -f "$here/$spec.json" ] || continue
   echo "== $spec"
   if [ "$spec" = tokenizer ]; then

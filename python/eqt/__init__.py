@@ -26,11 +26,11 @@ from . import _eqt
 __version__ = _eqt.__version__
 __all__ = ["load", "solve", "DEQ", "Model", "Result", "SOLVER_OPTIONS", "GRAD_MODES", "STATUS"]
 
-# solve.Status: the per-sample status codes of stats.status.
-STATUS = {0: "converged", 1: "max_iter", 2: "diverged"}
-GRAD_MODES = ("unrolled", "truncated", "phantom", "onestep", "ift")
-SOLVER_OPTIONS = ("method", "tol", "stop_mode", "max_iter", "min_iter", "freeze", "damping", "window", "beta",
-                  "ridge", "ridge_relative", "memory", "diverge", "check_every", "compact")
+# The C++ core's own lists: the per-sample status codes of stats.status, the gradient modes
+# and the solver options' names.
+STATUS = dict(_eqt.STATUS)
+GRAD_MODES = tuple(_eqt.GRAD_MODES)
+SOLVER_OPTIONS = tuple(_eqt.SOLVER_OPTIONS)
 
 
 class Result(_Namespace):
@@ -78,9 +78,10 @@ class DEQ(_torch.nn.Module):
             raise ValueError(f"grad = {grad!r} is invalid; expected one of {', '.join(GRAD_MODES)}")
         self.f = f
         self.grad = dict(mode=grad, k=k, tau=tau, clip=clip)
-        if backward:
+        if backward is not None:
             self.grad["backward"] = dict(backward)
         self.solver = dict(solver)
+        _eqt.check_options(self.solver, self.grad)  # bad options fail here, not at the first forward
         self.stats = None
 
     def forward(self, z0, *inputs):
@@ -131,6 +132,8 @@ def load(path, device="cpu", ema=True, tokenizer=""):
     `device` ("cpu", "cuda", "cuda:N"), with the EMA weights unless ema=False; tokenizer:
     where a text run's SentencePiece model is now, if it moved."""
     path = _os.fspath(path)
+    if not path:
+        raise ValueError("the path is empty; expected a run folder or a checkpoint file")
     if _os.path.isdir(path):
         core = _eqt.load(run=path, device=device, ema=ema, tokenizer=tokenizer)
     else:

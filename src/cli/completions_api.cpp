@@ -73,9 +73,13 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const std::st
   if (auto e = integer("top_k", 0, int64_t(1) << 30, top_k)) return *e;
   if (auto e = integer("seed", 0, INT64_MAX, seed)) return *e;
   if (auto e = integer("n", 1, 1, n)) return *e;
+  for (const char* key : {"max_steps", "tol"})
+    if (limits.fixed_steps && j.contains(key) && !j[key].is_null())
+      return bad(key, std::string("'") + key + "': this server runs a fixed number of steps per token (--exact-steps); "
+                                              "a request cannot change it");
   if (j.contains("max_steps") && !j["max_steps"].is_null()) {
     int64_t steps = 0;
-    if (auto e = integer("max_steps", 0, kMaxRequestSteps, steps)) return *e;
+    if (auto e = integer("max_steps", 0, limits.max_request_steps, steps)) return *e;
     r.limits.max_steps = steps;
   }
   if (j.contains("tol") && !j["tol"].is_null()) {

@@ -3,9 +3,10 @@
 // of responses and errors.
 // Request: {"prompt": str, "max_tokens": int = min(16, the server's limit), "temperature": num = 1, "top_p": num = 1,
 //           "stream": bool = false, "stop": str | [str] (<= 4), "n": 1, and the extensions
-//           "top_k": int = 0, "seed": int, "max_steps": int (0 .. kMaxRequestSteps), "tol": num
-//           (>= 0): this request's refinement limits over the server's}; other keys (model,
-//           user, ...) are ignored.
+//           "top_k": int = 0, "seed": int, "max_steps": int (0 .. the server's
+//           --max-request-steps), "tol": num in [0, 1]: this request's refinement limits over
+//           the server's, refused by a server with --exact-steps}; other keys (model, user,
+//           ...) are ignored.
 // Responses carry the extension "eqt": each generated token's text, solver steps and final
 // residual (streamed: the tokens since the last event), what the page at / shades by.
 // What it is not: the whole OpenAI API (no logprobs, echo, best_of, n > 1, chat).
@@ -29,12 +30,13 @@ struct ApiError {
   nlohmann::json body() const;  // {"error": {"message", "type", "param", "code"}}
 };
 
-// The largest per-request step cap: a request cannot make the server iterate without end.
-constexpr int64_t kMaxRequestSteps = 1024;
-
 struct ApiLimits {
   int64_t max_prompt_tokens = 0;  // checked by the caller after encoding (tokens, not bytes)
   int64_t max_tokens = 512;       // largest max_tokens a request may ask for
+  // Largest max_steps a request may ask for: a client cannot make the server iterate longer
+  // than its operator allows.
+  int64_t max_request_steps = 64;
+  bool fixed_steps = false;  // the server runs --exact-steps: requests cannot change it
 };
 
 struct CompletionRequest {

@@ -1,6 +1,7 @@
 # cli/embed_page.cmake — writes OUT, a C++ file holding serve_page.html as a string (GET / of
 # `eqt serve`), so the binary serves its page wherever it is. Run by the build whenever the
-# page changes. Usage: cmake -DPAGE=file -DOUT=file -P embed_page.cmake
+# page changes; not a general resource compiler (one file, one function).
+# Usage: cmake -DPAGE=file -DOUT=file -P embed_page.cmake
 file(READ "${PAGE}" text)
 string(FIND "${text}" ")eqt_page\"" clash)
 if(NOT clash EQUAL -1)

@@ -47,6 +47,7 @@ struct ServeArgs {
   int port = 8080;
   int64_t max_prompt_tokens = 0;  // 0: the model's max_seq
   int64_t max_tokens = 512;
+  int64_t max_request_steps = 64;
   size_t max_body = 1 << 20;
   size_t max_connections = 256;
   size_t max_batch = 32;
@@ -247,6 +248,8 @@ void run_serve(const ServeArgs& a) {
   auto m = load_inference_model(a.model);
   ApiLimits limits;
   limits.max_tokens = a.max_tokens;
+  limits.max_request_steps = a.max_request_steps;
+  limits.fixed_steps = m.limits.exact_steps.has_value();
   limits.max_prompt_tokens = a.max_prompt_tokens > 0 ? a.max_prompt_tokens : m.model->config().max_seq;
   if (limits.max_prompt_tokens > m.model->config().max_seq)
     throw std::invalid_argument("--max-prompt-tokens " + std::to_string(a.max_prompt_tokens) +
@@ -370,6 +373,9 @@ void register_serve(CLI::App& app, int& /*exit_code*/) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-tokens-limit", a->max_tokens, "largest max_tokens a request may ask for")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-request-steps", a->max_request_steps,
+                  "largest per-request step cap (the request field max_steps) a client may ask for")
+      ->capture_default_str()->check(CLI::Range(int64_t(0), int64_t(100000)));
   cmd->add_option("--max-body", a->max_body, "largest request body in bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(size_t(1), size_t(1) << 34));

@@ -18,6 +18,7 @@
 
 #include <pybind11/stl.h>
 
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -57,6 +58,10 @@ class Model {
  public:
   explicit Model(train::InferenceModel m) : m_(std::move(m)) {}
 
+  // One call at a time on the model: the calls release the GIL, so two Python threads may
+  // call together; they take turns here (a forward is not safe to run twice at once).
+  std::mutex mu;
+
   py::dict call(const torch::Tensor& tokens, const CallOptions& c) {
     auto& model = *m_.model;
     const auto& cfg = model.config();
@@ -66,8 +71,10 @@ class Model {
     if (c.depth < 1) throw std::invalid_argument("depth = " + std::to_string(c.depth) + " is invalid; expected >= 1");
     if (c.restarts < 1)
       throw std::invalid_argument("restarts = " + std::to_string(c.restarts) + " is invalid; expected >= 1");
-    if (!(c.start_noise >= 0) || !(c.path_noise >= 0))
-      throw std::invalid_argument("start_noise and path_noise must be >= 0");
+    if (!(c.start_noise >= 0))
+      throw std::invalid_argument("start_noise = " + std::to_string(c.start_noise) + " is invalid; expected >= 0");
+    if (!(c.path_noise >= 0))
+      throw std::invalid_argument("path_noise = " + std::to_string(c.path_noise) + " is invalid; expected >= 0 (0: off)");
     if ((c.depth > 1 || c.restarts > 1 || c.path_noise > 0) && !family.has_state)
       throw std::invalid_argument(std::string("this ") + family.name +
                                   " model has no loop state: depth, restarts and path_noise need one");
@@ -78,6 +85,7 @@ class Model {
       throw std::invalid_argument(std::string("this ") + family.name +
                                   " model reads a whole puzzle at once: per_token (cached decoding) does not apply");
     py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(mu);
     torch::NoGradGuard ng;
     model.eval();
     const auto dev = model.parameters().front().device();
@@ -99,6 +107,7 @@ class Model {
     infer::GenerateResult res;
     {
       py::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mu);
       res = infer::generate(*m_.model, prompt, o, [&](const infer::TokenEvent& e) {
         logits.push_back(e.logits);
         return true;
@@ -145,42 +154,24 @@ class Model {
                                   std::to_string(m_.model->config().vocab) + ")");
     return py::bytes(m_.decode(t));
   }
-  models::ModelImpl& module() { return *m_.model; }
 
  private:
   // Every position at once: depth supervision steps, restarts as rows b R + r.
   py::dict whole(const torch::Tensor& tokens, const CallOptions& c) {
     auto& model = *m_.model;
-    const int64_t B = tokens.size(0), R = c.restarts, N = B * R;
-    auto tok = R > 1 ? tokens.repeat_interleave(R, 0) : tokens;  // (N, T) row b R + r
-    const bool noisy = R > 1 || c.path_noise > 0;
-    auto seeds_at = [&](int64_t step) {
-      std::vector<uint64_t> s(static_cast<size_t>(N));
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t r = 0; r < R; ++r) s[size_t(b * R + r)] = train::restart_seed(c.seed, b, r, step);
-      return s;
-    };
-    models::ForwardOptions o(c.limits);
-    if (R > 1) {  // as eval --restarts: each row's solve its own (freeze), restart 0 at the start
-      o.solver = model.config().solver;
-      o.solver->freeze = true;
-      o.start.policy = models::StartState::Policy::Random;
-      o.start.scale = c.start_noise;
-      o.start.row_scale = (torch::arange(N, torch::kLong) % R).gt(0).to(torch::kFloat32);  // (N,)
-    }
-    o.start.path_noise = c.path_noise;
-    if (noisy) o.start.seeds = seeds_at(0);
+    const int64_t B = tokens.size(0), R = c.restarts;
+    auto tok = R > 1 ? tokens.repeat_interleave(R, 0) : tokens;  // (B R, T) row b R + r
+    train::RestartRows rows;  // as eval --restarts: row b of this call is puzzle b
+    rows.puzzles = B;
+    rows.restarts = R;
+    rows.start_noise = c.start_noise;
+    rows.path_noise = c.path_noise;
+    rows.seed = c.seed;
+    const models::ForwardOptions base(c.limits);
     models::ModelOutput out;
-    torch::Tensor steps;  // (N,) loop steps summed over the supervision steps
-    for (int64_t d = 1; d <= c.depth; ++d) {
-      if (d > 1) {
-        if (!out.state.defined())
-          throw std::invalid_argument("depth " + std::to_string(c.depth) +
-                                      ": the forward returned no loop state (a cap of 0?); expected depth 1");
-        o.start = models::StartState::continue_from(out.state, c.path_noise,
-                                                    noisy ? seeds_at(d - 1) : std::vector<uint64_t>{});
-      }
-      out = model.forward(tok, o);
+    torch::Tensor steps;  // (B R,) loop steps summed over the supervision steps
+    for (int64_t d = 0; d < c.depth; ++d) {
+      out = model.forward(tok, rows.step(model, base, d, out.state));
       if (out.stats.steps.defined()) {
         auto s = as_float(out.stats.steps);
         steps = steps.defined() ? steps + s : s;
@@ -204,23 +195,31 @@ class Model {
     return dct;
   }
 
-  // Position by position against the cache: logits (B, T, V) equal to the whole-sequence
-  // forward up to the solver tolerance; steps and residual (B, T) per token.
+  // Position by position against the cache, each row with its own cache (a batched cached
+  // forward would run every row until the slowest converged): logits (B, T, V) equal to the
+  // whole-sequence forward up to the solver tolerance; steps and residual (B, T) per token,
+  // each what generate() reports for that token.
   py::dict per_token(const torch::Tensor& tokens, const CallOptions& c) {
     auto& model = *m_.model;
-    models::DecodeCache cache;
-    std::vector<torch::Tensor> logits, steps, residual;
-    for (int64_t t = 0; t < tokens.size(1); ++t) {
-      auto out = model.forward_cached(tokens.narrow(1, t, 1), cache, c.limits);  // (B, 1, V)
-      logits.push_back(out.logits);
-      if (out.stats.steps.defined()) steps.push_back(as_float(out.stats.steps));
-      if (out.stats.residual.defined()) residual.push_back(as_float(out.stats.residual));
+    std::vector<torch::Tensor> logits, steps, residual;  // per row: (1, T, V), (T,), (T,)
+    for (int64_t b = 0; b < tokens.size(0); ++b) {
+      models::DecodeCache cache;
+      std::vector<torch::Tensor> lg, st, rs;
+      for (int64_t t = 0; t < tokens.size(1); ++t) {
+        auto out = model.forward_cached(tokens.narrow(0, b, 1).narrow(1, t, 1), cache, c.limits);  // (1, 1, V)
+        lg.push_back(out.logits);
+        if (out.stats.steps.defined()) st.push_back(as_float(out.stats.steps));
+        if (out.stats.residual.defined()) rs.push_back(as_float(out.stats.residual));
+      }
+      logits.push_back(torch::cat(lg, 1));
+      if (!st.empty()) steps.push_back(torch::cat(st));
+      if (!rs.empty()) residual.push_back(torch::cat(rs));
     }
     py::gil_scoped_acquire gil;
     py::dict d;
-    d["logits"] = torch::cat(logits, 1);
-    d["steps"] = steps.empty() ? py::none() : py::cast(torch::stack(steps, 1));        // (B, T)
-    d["residual"] = residual.empty() ? py::none() : py::cast(torch::stack(residual, 1));  // (B, T)
+    d["logits"] = torch::cat(logits, 0);
+    d["steps"] = steps.empty() ? py::none() : py::cast(torch::stack(steps));           // (B, T)
+    d["residual"] = residual.empty() ? py::none() : py::cast(torch::stack(residual));  // (B, T)
     d["state"] = py::none();
     d["status"] = py::none();
     d["q_halt"] = py::none();
@@ -271,8 +270,16 @@ void add_model(py::module_& m) {
              std::optional<int64_t> min_steps, std::optional<int64_t> exact_steps) {
             std::string text;
             std::vector<int64_t> ids;
-            if (py::isinstance<py::str>(prompt)) text = prompt.cast<std::string>();
-            else ids = prompt.cast<std::vector<int64_t>>();
+            if (py::isinstance<py::str>(prompt)) {
+              text = prompt.cast<std::string>();
+            } else {
+              try {
+                ids = prompt.cast<std::vector<int64_t>>();
+              } catch (const py::cast_error&) {
+                throw std::invalid_argument("prompt " + py::repr(prompt).cast<std::string>().substr(0, 80) +
+                                            " is invalid; expected text or a list of token ids");
+              }
+            }
             if (text.empty() && ids.empty()) throw std::invalid_argument("the prompt is empty; give text or token ids");
             if (max_new_tokens < 0)
               throw std::invalid_argument("max_new_tokens = " + std::to_string(max_new_tokens) + " is invalid; expected >= 0");
@@ -290,7 +297,7 @@ void add_model(py::module_& m) {
       "load",
       [](const std::string& run, const std::string& checkpoint, const std::string& device, bool ema,
          const std::string& tokenizer) {
-        return Model(train::open_inference_model(
+        return std::make_unique<Model>(train::open_inference_model(
             train::InferenceSource().run(run).checkpoint(checkpoint).device(device).ema(ema).tokenizer(tokenizer)));
       },
       py::arg("run") = "", py::arg("checkpoint") = "", py::arg("device") = "cpu", py::arg("ema") = true,

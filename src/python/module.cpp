@@ -2,6 +2,7 @@
 // CMake with pybind11 against the LibTorch that Debian's python3-torch uses, so tensors
 // cross without a copy. Errors: std::invalid_argument -> ValueError, other std::exception
 // and LibTorch's c10::Error -> RuntimeError, each with eqt's message.
+// What it is not: the package users import (python/eqt/__init__.py wraps this module).
 #include "python/binding.h"
 
 #include <stdexcept>

@@ -3,6 +3,8 @@
 // The solve runs eqt's C++ solver (solve/solver.h) on f as given; the equilibrium attaches
 // the chosen gradient (grad/equilibrium.h: unrolled, truncated, phantom, onestep, ift) to
 // z*, so that loss.backward() reaches f's parameters and whatever f captured.
+// Option values are taken strictly (an int for an int, a bool for a bool), and errors name the
+// option, the value and the type expected.
 // What it is not: a Python re-implementation of anything (every number comes from C++).
 #include "python/binding.h"
 
@@ -44,25 +46,48 @@ void check_start(const torch::Tensor& z0) {
   if (!torch::isfinite(z0).all().item<bool>()) throw std::invalid_argument("z0 has values that are not finite");
 }
 
-// The one list of keyword names for solver options.
-using Setter = std::function<void(solve::SolverOptions&, const py::handle&)>;
-const std::map<std::string, Setter>& option_table() {
-  static const std::map<std::string, Setter> t = {
-      {"method", [](auto& o, auto v) { o.method(solve::method_from_string(v.template cast<std::string>())); }},
-      {"tol", [](auto& o, auto v) { o.tol(v.template cast<double>()); }},
-      {"stop_mode", [](auto& o, auto v) { o.stop_mode(solve::stop_mode_from_string(v.template cast<std::string>())); }},
-      {"max_iter", [](auto& o, auto v) { o.max_iter(v.template cast<int64_t>()); }},
-      {"min_iter", [](auto& o, auto v) { o.min_iter(v.template cast<int64_t>()); }},
-      {"freeze", [](auto& o, auto v) { o.freeze(v.template cast<bool>()); }},
-      {"damping", [](auto& o, auto v) { o.damping(v.template cast<double>()); }},
-      {"window", [](auto& o, auto v) { o.window(v.template cast<int64_t>()); }},
-      {"beta", [](auto& o, auto v) { o.beta(v.template cast<double>()); }},
-      {"ridge", [](auto& o, auto v) { o.ridge(v.template cast<double>()); }},
-      {"ridge_relative", [](auto& o, auto v) { o.ridge_relative(v.template cast<bool>()); }},
-      {"memory", [](auto& o, auto v) { o.memory(v.template cast<int64_t>()); }},
-      {"diverge", [](auto& o, auto v) { o.diverge(v.template cast<double>()); }},
-      {"check_every", [](auto& o, auto v) { o.check_every(v.template cast<int64_t>()); }},
-      {"compact", [](auto& o, auto v) { o.compact(v.template cast<double>()); }},
+// Python values of the types an option takes, strictly: bool is not an int here (Python's
+// bool is one, and max_iter=True would silently mean 1), an int is a float.
+std::string str_of(const py::handle& v) {
+  if (!py::isinstance<py::str>(v)) throw py::cast_error();
+  return v.cast<std::string>();
+}
+int64_t int_of(const py::handle& v) {
+  if (py::isinstance<py::bool_>(v) || !py::isinstance<py::int_>(v)) throw py::cast_error();
+  return v.cast<int64_t>();
+}
+double float_of(const py::handle& v) {
+  if (py::isinstance<py::bool_>(v) || !(py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)))
+    throw py::cast_error();
+  return v.cast<double>();
+}
+bool bool_of(const py::handle& v) {
+  if (!py::isinstance<py::bool_>(v)) throw py::cast_error();
+  return v.cast<bool>();
+}
+
+// The one list of keyword names for solver options: setter and the type it takes.
+struct Option {
+  std::function<void(solve::SolverOptions&, const py::handle&)> set;
+  const char* type;
+};
+const std::map<std::string, Option>& option_table() {
+  static const std::map<std::string, Option> t = {
+      {"method", {[](auto& o, auto v) { o.method(solve::method_from_string(str_of(v))); }, "a str"}},
+      {"tol", {[](auto& o, auto v) { o.tol(float_of(v)); }, "a float"}},
+      {"stop_mode", {[](auto& o, auto v) { o.stop_mode(solve::stop_mode_from_string(str_of(v))); }, "a str"}},
+      {"max_iter", {[](auto& o, auto v) { o.max_iter(int_of(v)); }, "an int"}},
+      {"min_iter", {[](auto& o, auto v) { o.min_iter(int_of(v)); }, "an int"}},
+      {"freeze", {[](auto& o, auto v) { o.freeze(bool_of(v)); }, "a bool"}},
+      {"damping", {[](auto& o, auto v) { o.damping(float_of(v)); }, "a float"}},
+      {"window", {[](auto& o, auto v) { o.window(int_of(v)); }, "an int"}},
+      {"beta", {[](auto& o, auto v) { o.beta(float_of(v)); }, "a float"}},
+      {"ridge", {[](auto& o, auto v) { o.ridge(float_of(v)); }, "a float"}},
+      {"ridge_relative", {[](auto& o, auto v) { o.ridge_relative(bool_of(v)); }, "a bool"}},
+      {"memory", {[](auto& o, auto v) { o.memory(int_of(v)); }, "an int"}},
+      {"diverge", {[](auto& o, auto v) { o.diverge(float_of(v)); }, "a float"}},
+      {"check_every", {[](auto& o, auto v) { o.check_every(int_of(v)); }, "an int"}},
+      {"compact", {[](auto& o, auto v) { o.compact(float_of(v)); }, "a float"}},
   };
   return t;
 }
@@ -77,18 +102,25 @@ grad::GradOptions grad_options(const py::dict& kw) {
   grad::GradOptions g;
   for (const auto& [key, value] : kw) {
     const auto k = key.cast<std::string>();
+    const char* type = k == "mode" ? "a str" : k == "k" ? "an int" : k == "backward" ? "a dict" : "a float";
     try {
-      if (k == "mode") g.mode(grad::mode_from_string(value.cast<std::string>()));
-      else if (k == "k") g.k(value.cast<int64_t>());
-      else if (k == "tau") g.tau(value.cast<double>());
-      else if (k == "clip") g.clip(value.cast<double>());
-      else if (k == "backward") g.backward(solver_options(value.cast<py::dict>(), g.backward()));
-      else throw std::invalid_argument("unknown gradient option '" + k + "'; expected mode, k, tau, clip or backward");
+      if (k == "mode") g.mode(grad::mode_from_string(str_of(value)));
+      else if (k == "k") g.k(int_of(value));
+      else if (k == "tau") g.tau(float_of(value));
+      else if (k == "clip") g.clip(float_of(value));
+      else if (k == "backward") {
+        if (!py::isinstance<py::dict>(value)) throw py::cast_error();
+        g.backward(solver_options(value.cast<py::dict>(), g.backward()));
+      } else {
+        throw std::invalid_argument("unknown gradient option '" + k + "'; expected mode, k, tau, clip or backward");
+      }
     } catch (const py::cast_error&) {
       throw std::invalid_argument("gradient option " + k + " = " + py::repr(value).cast<std::string>() +
-                                  " has the wrong type");
+                                  " is invalid; expected " + type);
     }
   }
+  if (kw.contains("backward") && g.mode() != grad::Mode::IFT)
+    throw std::invalid_argument("backward solver options apply to grad mode ift only, not " + grad::to_string(g.mode()));
   if (g.k() < 1) throw std::invalid_argument("gradient option k = " + std::to_string(g.k()) + " is invalid; expected >= 1");
   if (!(g.tau() > 0 && g.tau() <= 1))
     throw std::invalid_argument("gradient option tau = " + std::to_string(g.tau()) + " is invalid; expected (0, 1]");
@@ -131,10 +163,10 @@ solve::SolverOptions solver_options(const py::dict& kw, solve::SolverOptions bas
     if (it == option_table().end())
       throw std::invalid_argument("unknown solver option '" + k + "'; expected one of " + option_names());
     try {
-      it->second(base, value);
+      it->second.set(base, value);
     } catch (const py::cast_error&) {
       throw std::invalid_argument("solver option " + k + " = " + py::repr(value).cast<std::string>() +
-                                  " has the wrong type");
+                                  " is invalid; expected " + it->second.type);
     }
   }
   solve::validate(base);
@@ -161,6 +193,25 @@ void add_solver(py::module_& m) {
       .def_readonly("fevals", &grad::BackwardStats::fevals)
       .def_readonly("max_rel_res", &grad::BackwardStats::max_rel_res)
       .def_readonly("not_converged", &grad::BackwardStats::not_converged);
+
+  // The one lists, for the package (eqt.SOLVER_OPTIONS, eqt.GRAD_MODES, eqt.STATUS).
+  py::list names;
+  for (const auto& [k, _] : option_table()) names.append(k);
+  m.attr("SOLVER_OPTIONS") = py::tuple(names);
+  py::list modes;
+  for (auto mode : grad::all_modes()) modes.append(grad::to_string(mode));
+  m.attr("GRAD_MODES") = py::tuple(modes);
+  py::dict status;
+  for (auto st : {solve::Status::Converged, solve::Status::MaxIter, solve::Status::Diverged})
+    status[py::int_(int64_t(st))] = solve::to_string(st);
+  m.attr("STATUS") = status;
+  m.def(
+      "check_options",
+      [](const py::dict& solver, const py::dict& gradient) {
+        solver_options(solver);
+        grad_options(gradient);
+      },
+      py::arg("solver"), py::arg("grad"), "raise ValueError for bad solver or gradient options (nothing else)");
 
   m.def(
       "solve",

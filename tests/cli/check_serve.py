@@ -107,7 +107,10 @@ try:
            ("top_p 0", {"prompt": "a", "top_p": 0}, None),
            ("stream not a bool", {"prompt": "a", "stream": "yes"}, None),
            ("n = 2", {"prompt": "a", "n": 2}, None),
-           ("prompt longer than the context", {"prompt": "x" * 97}, None)]
+           ("prompt longer than the context", {"prompt": "x" * 97}, None),
+           ("max_steps over --max-request-steps", {"prompt": "a", "max_steps": 65}, None),
+           ("negative max_steps", {"prompt": "a", "max_steps": -1}, None),
+           ("tol above 1", {"prompt": "a", "tol": 2}, None)]
     for what, body, raw in bad:
         st, e = request("/v1/completions", body, raw)
         msg = e.get("error", {}).get("message", "") if isinstance(e, dict) else ""

@@ -217,6 +217,12 @@ d = float((whole.logits - per.logits).abs().max())
 check(d < 5e-3, f"model(tokens) vs model(tokens, per_token=True): max |logit difference| {d:.1e} (< 5e-3)")
 check(tuple(per.steps.shape) == tuple(ids.shape) and tuple(whole.steps.shape) == (1,),
       f"per-token steps {tuple(per.steps.shape)}, per-sample steps {tuple(whole.steps.shape)}")
+two = torch.cat([ids, torch.tensor([model.encode("And God said, Let there")], dtype=torch.long)[:, :ids.shape[1]]])
+per2 = model(two, per_token=True)
+alone = model(two[1:], per_token=True)
+check(torch.equal(per2.steps[0], per.steps[0]) and torch.equal(per2.steps[1], alone.steps[0])
+      and torch.equal(per2.logits[1], alone.logits[0]),
+      "per_token with 2 rows: each row's steps and logits are the ones it gets alone")
 capped = model(ids, per_token=True, max_steps=2)
 check(float(capped.steps.max()) <= 2 and float(per.steps.max()) > 2,
       f"max_steps=2 caps the per-token steps ({float(capped.steps.max())} <= 2 < {float(per.steps.max())})")
@@ -256,6 +262,11 @@ raises(ValueError, lambda: eqt.solve(good, z_start, method="newton"), "newton", 
 raises(ValueError, lambda: eqt.solve(good, z_start, tolerance=1e-3), "tolerance", "tol")
 raises(ValueError, lambda: eqt.solve(good, z_start, max_iter="many"), "max_iter")
 raises(ValueError, lambda: eqt.solve(good, z_start, max_iter=-1), "max_iter")
+raises(ValueError, lambda: eqt.solve(good, z_start, max_iter=True), "max_iter", "an int")
+raises(ValueError, lambda: eqt.DEQ(f, grad="phantom", backward=dict(tol=1e-6)), "ift only")
+raises(ValueError, lambda: eqt.DEQ(f, grad="ift", windw=3), "windw", "window")
+raises(ValueError, lambda: model.generate(3.5), "prompt", "token ids")
+raises(ValueError, lambda: eqt.load(""), "empty")
 raises(ValueError, lambda: eqt.solve(42, z_start), "callable")
 
 
@@ -284,7 +295,7 @@ raises(RuntimeError, lambda: zf.sum().backward(), "f failed in the backward")
 Flaky.armed = False
 raises(TypeError, lambda: eqt.DEQ(lambda z: z), "nn.Module")
 raises(ValueError, lambda: eqt.DEQ(f, grad="adjoint"), "adjoint", "ift")
-raises(ValueError, lambda: eqt.DEQ(f, grad="phantom", k=0)(z_start, x0), "k = 0")
+raises(ValueError, lambda: eqt.DEQ(f, grad="phantom", k=0), "k = 0")
 raises(ValueError, lambda: model(torch.tensor([[1.5, 2.0]])), "int64")
 raises(ValueError, lambda: model(torch.tensor([1, 2])), "(B, T)")
 raises(ValueError, lambda: model(torch.tensor([[1, 99999]])), "99999")
@@ -303,6 +314,7 @@ with open(bad, "wb") as fh:
 raises(RuntimeError, lambda: eqt.load(bad), "bad.eqt")
 r = subprocess.run([EQT, "--threads", "1", "train", "--model", "standard", "--task", "text", "--data", corpus,
                     "--config", config, "--out", os.path.join(work, "std")], capture_output=True, text=True, env=env)
+check(r.returncode == 0, "trained a tiny standard text model with the CLI" + ("" if r.returncode == 0 else r.stderr[-800:]))
 std = eqt.load(os.path.join(work, "std"))
 raises(ValueError, lambda: std(ids, depth=2), "standard", "loop state")
 check(std(ids).steps is None, "a standard model reports no solver steps (None)")

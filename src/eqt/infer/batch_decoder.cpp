@@ -62,8 +62,14 @@ void BatchDecoder::step() {
     if (g == groups.end()) groups.push_back({b});
     else g->push_back(b);
   }
+  struct Row {
+    size_t b;
+    torch::Tensor logits;  // (V,) on the CPU
+    double steps, residual;
+  };
+  std::vector<Row> done;
+  const auto t0 = std::chrono::steady_clock::now();
   for (const auto& group : groups) {
-    const auto t0 = std::chrono::steady_clock::now();
     std::vector<int64_t> last;
     std::vector<models::DecodeCache*> rows;
     for (size_t b : group) {
@@ -72,14 +78,15 @@ void BatchDecoder::step() {
     }
     auto tokens = token_row(last, device_of(model_)).view({int64_t(last.size()), 1});  // (G, 1)
     auto out = model_.forward_rows(tokens, rows, live_[group[0]]->limits);
-    const double ms = elapsed_ms(t0);
     auto logits = out.logits.select(1, 0).to(torch::kCPU);  // (G, V)
     auto steps = out.stats.steps.defined() ? out.stats.steps.cpu() : torch::Tensor();
     auto residual = out.stats.residual.defined() ? out.stats.residual.cpu() : torch::Tensor();
     for (size_t i = 0; i < group.size(); ++i)
-      live_[group[i]]->more =
-          live_[group[i]]->seq.take(logits[int64_t(i)], stat(steps, int64_t(i), 0), stat(residual, int64_t(i), NAN), ms);
+      done.push_back({group[i], logits[int64_t(i)], stat(steps, int64_t(i), 0), stat(residual, int64_t(i), NAN)});
   }
+  // Every row's token took the whole step (all its groups), as its wall time.
+  const double ms = elapsed_ms(t0);
+  for (const auto& r : done) live_[r.b]->more = live_[r.b]->seq.take(r.logits, r.steps, r.residual, ms);
   finish_ended();
 }
 

@@ -121,6 +121,41 @@ uint64_t restart_seed(uint64_t seed, int64_t puzzle, int64_t restart, int64_t st
   return splitmix64(h ^ uint64_t(step));
 }
 
+std::vector<uint64_t> RestartRows::seeds(int64_t step) const {
+  std::vector<uint64_t> s(static_cast<size_t>(puzzles * restarts));
+  for (int64_t p = 0; p < puzzles; ++p)
+    for (int64_t r = 0; r < restarts; ++r) s[size_t(p * restarts + r)] = restart_seed(seed, first_puzzle + p, r, step);
+  return s;
+}
+
+models::ForwardOptions RestartRows::step(const models::ModelImpl& model, const models::ForwardOptions& base,
+                                         int64_t step, const torch::Tensor& state) const {
+  models::ForwardOptions o = base;
+  if (step > 0) {
+    if (!state.defined())
+      throw std::invalid_argument("depth " + std::to_string(step + 1) + ": this " + model.config().family +
+                                  " forward returned no loop state (a cap of 0?); expected depth 1");
+    o.start = models::StartState::continue_from(state, path_noise, noisy() ? seeds(step) : std::vector<uint64_t>{});
+  } else {
+    if (restarts > 1) {
+      const int64_t N = puzzles * restarts;
+      o.start.policy = models::StartState::Policy::Random;
+      o.start.scale = start_noise;
+      o.start.row_scale = (torch::arange(N, torch::kLong) % restarts).gt(0).to(torch::kFloat32);  // (N,) restart 0: 0
+    }
+    o.start.path_noise = path_noise;
+    if (noisy()) o.start.seeds = seeds(0);
+  }
+  if (restarts > 1) {
+    // A batched solve runs until its last row stops, moving rows that already met the
+    // tolerance; freezing them makes each restart's solve its own (solver families, trm's
+    // inner solve). One restart keeps the caller's setting: the plain evaluation's numbers.
+    o.solver = base.solver.value_or(model.config().solver);
+    o.solver->freeze = true;
+  }
+  return o;
+}
+
 nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& task, int64_t batch,
                                  int64_t max_batches, const models::ForwardOptions& opts, const RestartEval& re) {
   re.validate();
@@ -164,40 +199,20 @@ nlohmann::json evaluate_restarts(models::ModelImpl& model, const data::Task& tas
     auto tgt = b.targets.repeat_interleave(Bm, 0);                              // (R, T) on the CPU
     auto valid = tgt.ne(data::kIgnore);                                        // (R, T)
     auto valid_n = valid.sum(1).to(torch::kFloat64);                           // (R,)
-    auto seeds_at = [&](int64_t step) {
-      std::vector<uint64_t> s(static_cast<size_t>(R));
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t r = 0; r < Bm; ++r) s[size_t(p * Bm + r)] = restart_seed(re.seed, p0 + p, r, step);
-      return s;
-    };
-    const bool noisy = Bm > 1 || re.path_noise > 0;
-    models::ForwardOptions o = opts;
-    if (Bm > 1) {
-      // A batched solve runs until its last row stops, moving rows that already met the
-      // tolerance; freezing them makes each restart's solve its own (solver families, trm's
-      // inner solve). One restart keeps the caller's setting: the plain evaluation's numbers.
-      o.solver = opts.solver.value_or(model.config().solver);
-      o.solver->freeze = true;
-      o.start.policy = models::StartState::Policy::Random;
-      o.start.scale = re.start_noise;
-      o.start.row_scale = (torch::arange(R, torch::kLong) % Bm).gt(0).to(torch::kFloat32);  // (R,) restart 0: 0
-    }
-    o.start.path_noise = re.path_noise;
-    if (noisy) o.start.seeds = seeds_at(0);
+    RestartRows layout;  // rows p Bm + r of this batch: their starts, seeds and solver
+    layout.puzzles = P;
+    layout.restarts = Bm;
+    layout.first_puzzle = p0;
+    layout.start_noise = re.start_noise;
+    layout.path_noise = re.path_noise;
+    layout.seed = re.seed;
 
     models::ModelOutput out;
     torch::Tensor prev_logits, prev_state;       // (R, T, V) on the CPU, (R, T, S) on the model's device: the previous step
     std::deque<torch::Tensor> changes;           // (R,) the last <= 3 steps' logit change per row
     auto evals = torch::zeros({R}, torch::kFloat64);  // (R,) loop steps so far
     for (int64_t d = 1; d <= Dm; ++d) {
-      if (d > 1) {
-        if (!out.state.defined())
-          throw std::invalid_argument("depth " + std::to_string(Dm) + ": this " + family.name +
-                                      " forward returned no loop state (a cap of 0?); expected depth 1");
-        o.start = models::StartState::continue_from(out.state, re.path_noise,
-                                                     noisy ? seeds_at(d - 1) : std::vector<uint64_t>{});
-      }
-      out = model.forward(tok, o);
+      out = model.forward(tok, layout.step(model, opts, d - 1, out.state));
       auto logits = out.logits.to(torch::kCPU, torch::kFloat32);               // (R, T, V)
       auto pred = logits.argmax(-1);                                           // (R, T)
       auto hit = pred.eq(tgt) & valid;                                         // (R, T)

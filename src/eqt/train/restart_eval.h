@@ -48,6 +48,24 @@ struct RestartEval {
 // splitmix64 mix, so neighbouring puzzles and restarts get unrelated streams.
 uint64_t restart_seed(uint64_t seed, int64_t puzzle, int64_t restart, int64_t step);
 
+// P puzzles x R restarts as rows p R + r of one batch (puzzle index p0 + p), what
+// evaluate_restarts and the Python module's model(..., depth, restarts) both run: the
+// forward options of each supervision step (0-based) over `base` (its limits and solver).
+// With R > 1 the solver freezes converged rows and restart r > 0 starts at the family's start
+// plus start_noise x N(0, I); with R > 1 or path noise every row draws from
+// restart_seed(seed, p0 + p, r, step).
+struct RestartRows {
+  int64_t puzzles = 1, restarts = 1, first_puzzle = 0;
+  double start_noise = 1.0, path_noise = 0.0;
+  uint64_t seed = 0;
+  bool noisy() const { return restarts > 1 || path_noise > 0; }
+  std::vector<uint64_t> seeds(int64_t step) const;  // one per row
+  // Step 0: from the family's start (restart 0) or near it; a later step: from `state`, the
+  // previous step's loop state (std::invalid_argument naming the family when it is undefined).
+  models::ForwardOptions step(const models::ModelImpl& model, const models::ForwardOptions& base, int64_t step,
+                              const torch::Tensor& state = {}) const;
+};
+
 // max_batches > 0: only the first max_batches held-out batches (of `batch` puzzles each; a
 // batch runs batch x breadths.back() rows). opts: the limits and solver of every forward (its
 // start must be the default: the restarts set it).
