@@ -4,7 +4,9 @@
 // parameters and the injection whenever grad mode is on; the modes differ only in how
 // dL/dz* is carried into that graph:
 //   unrolled   damped iteration recorded step by step (memory grows with iterations);
-//   truncated  max_iter damped steps, only the last k recorded (looped-transformer style);
+//   truncated  damped steps, only the last k recorded (looped-transformer style): max_iter
+//              evaluations of f in all, the unrecorded solve's last one measuring its
+//              residual, so max_iter - 1 steps (unrolled, likewise, records max_iter - 1);
 //   phantom    solve without graph, then k damped steps z <- (1-tau) z + tau f(z) recorded;
 //   onestep    solve, y = f(z*) recorded, and dL/dy = v is replaced by u = v + J^T v
 //              (J = df/dz at z*), optionally clipped so ||J^T v|| <= clip ||v|| per sample;
