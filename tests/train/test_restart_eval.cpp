@@ -131,3 +131,35 @@ TEST(RestartEval, FamiliesWithoutStateRefuseDepthAndRestarts) {
   bad.start_noise = -1;
   EXPECT_THROW(bad.validate(), std::invalid_argument);
 }
+
+// A looped model that starts from noise (looped.state_init = noise): with restarts, restart
+// 0 starts at a noise start of its own, drawn from its row's seed (reproducible, the same
+// batched or alone), not at zeros as the other families' restart 0 starts at their start.
+TEST(RestartEval, LoopedNoiseStartGivesRestartZeroANoiseStartOfItsOwn) {
+  auto task = test::small_parity();
+  auto m = small("looped");
+  train::RestartEval re;
+  re.breadths = {2};
+  re.keep_rows = true;
+  re.seed = 3;
+  auto zero = by_row(train::evaluate_restarts(*m, *task, 16, 1, {}, re));  // state_init = zero
+  m->config().looped.state_init = "noise";
+  m->config().looped.init_noise_std = 1.0;
+  auto noisy = by_row(train::evaluate_restarts(*m, *task, 16, 1, {}, re));
+  auto alone = by_row(train::evaluate_restarts(*m, *task, 1, 16, {}, re));
+  int moved = 0, rows = 0;
+  double worst = 0;
+  for (const auto& [key, row] : noisy) {
+    if (std::get<2>(key) != 0) continue;
+    ++rows;
+    EXPECT_EQ(row["token_hits"], alone.at(key)["token_hits"]) << "restart 0 batched vs alone";
+    const double a = row["residual"].get<double>(), b = alone.at(key)["residual"].get<double>();
+    worst = std::max(worst, std::abs(a - b) / std::max(std::abs(a), 1e-3));
+    if (row["residual"] != zero.at(key)["residual"]) ++moved;
+  }
+  std::printf("looped, state_init noise: %d of %d restart-0 rows start elsewhere than zeros; batched vs alone "
+              "worst residual difference %.3g\n", moved, rows, worst);
+  EXPECT_EQ(rows, 16);
+  EXPECT_EQ(moved, rows) << "restart 0 must start at the family's noise start, not at zeros";
+  EXPECT_LT(worst, 1e-4);
+}

@@ -41,9 +41,19 @@ ModelOutput LoopedImpl::compute(const torch::Tensor& tokens, DecodeCache* cache,
     K = 1 + torch::poisson(torch::full({1}, double(K - 1))).item<int64_t>();
   const int64_t recorded = is_training() ? std::min(cfg.looped.backprop_last, K) : K;
   RowNoise noise(start.seeds);
-  torch::Tensor s = start.policy != StartState::Policy::Family ? start_from(start, torch::zeros_like(e), &noise, "looped")
-                    : cfg.looped.state_init == "noise" ? torch::randn_like(e) * cfg.looped.init_noise_std
-                                                       : torch::zeros_like(e);  // (B, T, C)
+  // The family's own start: zeros, or with state_init = noise init_noise_std x N(0, I) —
+  // drawn from the rows' own generators when the call seeds them (a restart's row 0 then
+  // starts at a noise start of its own, reproducible from its seed, as the other restarts
+  // are), else from the global generator. Not drawn when every row continues a given state.
+  auto family_start = [&]() -> torch::Tensor {  // (B, T, C)
+    const bool unused = start.policy == StartState::Policy::Given && !start.given_rows.defined();
+    if (cfg.looped.state_init != "noise" || unused) return torch::zeros_like(e);
+    if (start.policy == StartState::Policy::Random && !start.seeds.empty())
+      return noise.draw(e) * cfg.looped.init_noise_std;
+    return torch::randn_like(e) * cfg.looped.init_noise_std;
+  };
+  torch::Tensor s = start.policy != StartState::Policy::Family ? start_from(start, family_start(), &noise, "looped")
+                                                               : family_start();  // (B, T, C)
   torch::Tensor prev;  // (B, T, C) state before the last iteration
   for (int64_t i = 0; i < K; ++i) {
     prev = s;
