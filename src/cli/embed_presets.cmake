@@ -2,6 +2,7 @@
 # string, so that a binary finds its presets wherever it is (issue 27), not through the
 # source folder it was built from. Run by the build (src/CMakeLists.txt) whenever a preset
 # changes. Usage: cmake -DCONFIGS=dir -DOUT=file -P embed_presets.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/embed_text.cmake)
 file(GLOB presets "${CONFIGS}/*.json")
 list(SORT presets)
 set(body "// Generated from configs/*.json by src/cli/embed_presets.cmake at build time; do not edit.\n")
@@ -10,17 +11,8 @@ string(APPEND body "const std::vector<EmbeddedPreset>& embedded_presets() {\n  s
 foreach(p ${presets})
   get_filename_component(name "${p}" NAME_WE)
   file(READ "${p}" text)
-  string(FIND "${text}" ")eqt_preset\"" clash)
-  if(NOT clash EQUAL -1)
-    message(FATAL_ERROR "${p} contains the raw-string delimiter )eqt_preset\"")
-  endif()
+  eqt_check_raw_delimiter("${text}" eqt_preset "${p}")
   string(APPEND body "      {\"${name}\", R\"eqt_preset(${text})eqt_preset\"},\n")
 endforeach()
 string(APPEND body "  };\n  return table;\n}\n\n}  // namespace eqt::cli\n")
-# Rewritten only when different, so an unchanged preset set rebuilds nothing.
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-endif()
-if(NOT "${old}" STREQUAL "${body}")
-  file(WRITE "${OUT}" "${body}")
-endif()
+eqt_write_if_changed("${OUT}" "${body}")

@@ -20,7 +20,6 @@
 
 #include <mutex>
 #include <optional>
-#include <sstream>
 
 namespace eqt::python {
 namespace {
@@ -39,9 +38,7 @@ void check_tokens(const torch::Tensor& tokens, int64_t vocab, int64_t max_seq) {
     throw std::invalid_argument(std::string("tokens have dtype ") + c10::toString(tokens.scalar_type()) +
                                 "; expected int64 (torch.long) token ids");
   if (tokens.dim() != 2 || tokens.size(0) < 1 || tokens.size(1) < 1) {
-    std::ostringstream s;
-    s << tokens.sizes();
-    throw std::invalid_argument("tokens have shape " + s.str() + "; expected (B, T) with B, T >= 1");
+    throw std::invalid_argument("tokens have shape " + c10::str(tokens.sizes()) + "; expected (B, T) with B, T >= 1");
   }
   if (tokens.size(1) > max_seq)
     throw std::invalid_argument("tokens have " + std::to_string(tokens.size(1)) + " positions; this model's max_seq is " +

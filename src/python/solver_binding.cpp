@@ -10,16 +10,9 @@
 
 #include <functional>
 #include <map>
-#include <sstream>
 
 namespace eqt::python {
 namespace {
-
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
 
 // Holds a Python object and drops its reference with the GIL held, whichever thread the
 // last owner dies on (the autograd engine frees graphs without it).
@@ -39,7 +32,7 @@ struct PyRef {
 void check_start(const torch::Tensor& z0) {
   if (!z0.defined()) throw std::invalid_argument("z0 is None; expected a tensor (B, ...)");
   if (z0.dim() < 1 || z0.size(0) == 0)
-    throw std::invalid_argument("z0 has shape " + shape_of(z0) + "; expected (B, ...) with B >= 1 samples");
+    throw std::invalid_argument("z0 has shape " + c10::str(z0.sizes()) + "; expected (B, ...) with B >= 1 samples");
   if (!z0.is_floating_point())
     throw std::invalid_argument(std::string("z0 has dtype ") + c10::toString(z0.scalar_type()) +
                                 "; expected a floating-point tensor");
@@ -146,7 +139,7 @@ solve::Map python_map(py::object f) {
                                   "; it must return a tensor of z's shape");
     auto y = out.cast<torch::Tensor>();
     if (y.sizes() != z.sizes())
-      throw std::invalid_argument("f mapped z of shape " + shape_of(z) + " to shape " + shape_of(y) +
+      throw std::invalid_argument("f mapped z of shape " + c10::str(z.sizes()) + " to shape " + c10::str(y.sizes()) +
                                   "; a fixed-point map must return its input's shape");
     if (y.scalar_type() != z.scalar_type() || y.device() != z.device())
       throw std::invalid_argument(std::string("f returned ") + c10::toString(y.scalar_type()) + " on " +

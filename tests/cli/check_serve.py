@@ -15,21 +15,7 @@ checks = cli_check.Checks(sys.argv[1], "eqt_serve_")
 work, env, check, run, failures = checks.work, checks.env, checks.check, checks.run, checks.failures
 
 
-corpus = os.path.join(work, "corpus.txt")
-with open(corpus, "w") as f:
-    f.write("In the beginning was the word, and the word was with the light.\n" * 200)
-config = os.path.join(work, "tiny.json")
-with open(config, "w") as f:
-    json.dump({"model": {"block": {"d_model": 32, "n_heads": 2}, "n_layers": 1, "max_seq": 96},
-               "train": {"steps": 30, "batch": 8, "lr": 0.01, "warmup": 5, "log_every": 10, "eval_every": 30,
-                         "eval_batches": 1},
-               "task": {"seq_len": 32, "val_windows": 16}}, f)
-run_dir = os.path.join(work, "run")
-r = subprocess.run([eqt, "train", "--model", "attractor", "--task", "text", "--data", corpus, "--config", config,
-                    "--out", run_dir], capture_output=True, text=True, env=env)
-if r.returncode != 0:
-    print(r.stdout, r.stderr)
-    raise SystemExit("FAIL: training the tiny model")
+run_dir = checks.tiny_text_run()
 
 server = subprocess.Popen([eqt, "serve", "--run", run_dir, "--port", "0", "--max-tokens-limit", "64"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -35,19 +35,7 @@ if not (os.path.exists(chromium) and os.path.exists(driver)):
     print("SKIP: the browser test needs Debian's chromium and chromium-driver (scripts/setup.sh installs them)")
     sys.exit(77)
 
-corpus = os.path.join(work, "corpus.txt")
-with open(corpus, "w") as f:
-    f.write("In the beginning was the word, and the word was with the light.\n" * 200)
-config = os.path.join(work, "tiny.json")
-with open(config, "w") as f:
-    json.dump({"model": {"block": {"d_model": 32, "n_heads": 2}, "n_layers": 1, "max_seq": 96},
-               "train": {"steps": 30, "batch": 8, "lr": 0.01, "warmup": 5, "log_every": 10, "eval_every": 30,
-                         "eval_batches": 1},
-               "task": {"seq_len": 32, "val_windows": 16}}, f)
-run_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.join(work, "run")
-if len(sys.argv) <= 3:
-    run("--threads", "1", "train", "--model", "attractor", "--task", "text", "--data", corpus, "--config", config,
-        "--out", run_dir)
+run_dir = sys.argv[3] if len(sys.argv) > 3 else checks.tiny_text_run(threads=1)
 
 
 def free_port():

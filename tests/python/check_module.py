@@ -22,9 +22,11 @@ import tempfile
 
 sys.path.insert(0, sys.argv[2])
 sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))  # eqt_safetensors
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))  # cli_check
 import torch  # noqa: E402
 
 import eqt  # noqa: E402
+import cli_check  # noqa: E402
 import eqt_safetensors  # noqa: E402
 
 EQT = sys.argv[1]
@@ -180,18 +182,7 @@ for method in ("anderson", "picard", "broyden"):
 # --- 3. a trained run: the CLI's logits exactly -------------------------------------------------
 work = tempfile.mkdtemp(prefix="eqt_python_")
 env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-corpus = os.path.join(work, "corpus.txt")
-with open(corpus, "w") as fh:
-    fh.write("In the beginning was the word, and the word was with the light.\n" * 200)
-config = os.path.join(work, "tiny.json")
-with open(config, "w") as fh:
-    fh.write('{"model": {"block": {"d_model": 32, "n_heads": 2}, "n_layers": 1, "max_seq": 96},'
-             ' "train": {"steps": 30, "batch": 8, "lr": 0.01, "warmup": 5, "log_every": 10, "eval_every": 30,'
-             ' "eval_batches": 1}, "task": {"seq_len": 32, "val_windows": 16}}')
-run_dir = os.path.join(work, "run")
-r = subprocess.run([EQT, "--threads", "1", "train", "--model", "attractor", "--task", "text", "--data", corpus,
-                    "--config", config, "--out", run_dir], capture_output=True, text=True, env=env)
-check(r.returncode == 0, "trained a tiny attractor text model with the CLI" + ("" if r.returncode == 0 else r.stderr[-800:]))
+run_dir = cli_check.tiny_text_run(EQT, work, env, threads=1)  # a failed training ends the check
 torch.set_num_threads(1)
 model = eqt.load(run_dir)
 print("  ", model)
@@ -312,10 +303,7 @@ bad = os.path.join(work, "bad.eqt")
 with open(bad, "wb") as fh:
     fh.write(b"not a checkpoint at all")
 raises(RuntimeError, lambda: eqt.load(bad), "bad.eqt")
-r = subprocess.run([EQT, "--threads", "1", "train", "--model", "standard", "--task", "text", "--data", corpus,
-                    "--config", config, "--out", os.path.join(work, "std")], capture_output=True, text=True, env=env)
-check(r.returncode == 0, "trained a tiny standard text model with the CLI" + ("" if r.returncode == 0 else r.stderr[-800:]))
-std = eqt.load(os.path.join(work, "std"))
+std = eqt.load(cli_check.tiny_text_run(EQT, work, env, model="standard", name="std", threads=1))
 raises(ValueError, lambda: std(ids, depth=2), "standard", "loop state")
 check(std(ids).steps is None, "a standard model reports no solver steps (None)")
 z_after, _ = eqt.solve(good, z_start)
